@@ -1,0 +1,182 @@
+package config
+
+import (
+	"fmt"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is the whole certgate.yaml. Field names are stable once documented
+// in docs/config.md.
+type Config struct {
+	// Listen is the HTTPS listen address, default 127.0.0.1:8443.
+	Listen   string   `yaml:"listen"`
+	Timeouts Timeouts `yaml:"timeouts"`
+	Admin    Admin    `yaml:"admin"`
+	Log      Log      `yaml:"log"`
+	// AccessLog is the shared W3C access log; a site may override it.
+	AccessLog *AccessLog `yaml:"access_log"`
+	Sites     []Site     `yaml:"sites"`
+
+	// Path is the file the config was read from; relative paths inside the
+	// config are resolved against its directory.
+	Path string `yaml:"-"`
+	// lines maps a field path ("sites[1].client_auth.trust.roots") to its
+	// line in Path, so that Validate errors can name it.
+	lines map[string]int
+}
+
+// Timeouts bound every phase of a client connection.
+type Timeouts struct {
+	Handshake  time.Duration `yaml:"handshake"`   // default 10s
+	ReadHeader time.Duration `yaml:"read_header"` // default 10s
+	Idle       time.Duration `yaml:"idle"`        // default 120s
+	Shutdown   time.Duration `yaml:"shutdown"`    // default 30s, graceful drain on SIGTERM
+	Upstream   time.Duration `yaml:"upstream"`    // default 60s, response header timeout
+}
+
+// Admin is the separate listener for metrics, health and reload (issue 6).
+type Admin struct {
+	Listen string `yaml:"listen"` // default 127.0.0.1:9443; "off" disables
+}
+
+// Log configures the structured event log.
+type Log struct {
+	Format string `yaml:"format"` // text (default) | json
+	Level  string `yaml:"level"`  // debug | info (default) | warn | error
+	File   string `yaml:"file"`   // default stderr
+}
+
+// AccessLog configures a W3C extended access log.
+type AccessLog struct {
+	Dir      string `yaml:"dir"`
+	Rollover string `yaml:"rollover"` // daily (default) | size | none
+	MaxSize  int64  `yaml:"max_size"` // bytes, with rollover: size
+	Buffer   int    `yaml:"buffer"`   // lines buffered before writers drop, default 8192
+}
+
+// Site is one virtual host, chosen by SNI.
+type Site struct {
+	Name  string   `yaml:"name"`
+	Hosts []string `yaml:"hosts"`
+	// Default marks the site used for no or unknown SNI; without it the first site is.
+	Default     bool        `yaml:"default"`
+	Certificate Certificate `yaml:"certificate"`
+	// Upstream is an http(s) URL, or "echo" for the built-in echo handler.
+	Upstream string `yaml:"upstream"`
+	// DetailedErrors shows the detailed reason to remote clients too
+	// (IIS errorMode Detailed); otherwise only loopback clients see it
+	// (IIS DetailedLocalOnly).
+	DetailedErrors bool       `yaml:"detailed_errors"`
+	ClientAuth     ClientAuth `yaml:"client_auth"`
+	Mapping        *Mapping   `yaml:"mapping"`
+	Forward        Forward    `yaml:"forward"`
+	Locations      []Location `yaml:"locations"`
+	AccessLog      *AccessLog `yaml:"access_log"`
+}
+
+// Certificate is the server certificate and key (PEM files). Cert may hold
+// the chain.
+type Certificate struct {
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+}
+
+// ClientAuth is how a site authenticates client certificates.
+type ClientAuth struct {
+	Trust      Trust      `yaml:"trust"`
+	IssuerList IssuerList `yaml:"issuer_list"`
+	// RejectInvalid is the site default for locations with client_cert: accept.
+	RejectInvalid bool       `yaml:"reject_invalid"`
+	Revocation    Revocation `yaml:"revocation"`
+}
+
+// Trust lists the certificates used to VALIDATE client chains.
+type Trust struct {
+	Roots         Paths `yaml:"roots"`
+	Intermediates Paths `yaml:"intermediates"`
+}
+
+// IssuerList is the CTL: the CA names SENT in the CertificateRequest. It is
+// independent of Trust: a configured source replaces the default, it is never
+// appended to the roots (the IIS behaviour this avoids).
+type IssuerList struct {
+	Send *bool `yaml:"send"` // default true (IIS SendTrustedIssuerList)
+	// Source defaults to Trust.Roots.
+	Source    Paths `yaml:"source"`
+	WarnBytes *int  `yaml:"warn_bytes"` // default 16384
+	MaxBytes  *int  `yaml:"max_bytes"`  // default MaxIssuerListBytes
+}
+
+// Revocation configures revocation checking (issue 3).
+type Revocation struct {
+	// Mode: online (default, IIS CertCheckMode 0) | off (1) | cache-only (2).
+	Mode string `yaml:"mode"`
+	// CRLs are local CRL files or directories (PEM or DER).
+	CRLs   Paths  `yaml:"crls"`
+	Prefer string `yaml:"prefer"` // crl (default) | ocsp
+	// MaxAge refetches a CRL older than this even before nextUpdate
+	// (IIS CertCheckMode 4 + CRLRefreshTime). 0 = only at nextUpdate.
+	MaxAge        time.Duration `yaml:"max_age"`
+	OnUnavailable string        `yaml:"on_unavailable"` // deny (default) | allow
+	Timeout       time.Duration `yaml:"timeout"`        // per fetch, default 5s
+	MaxBytes      int64         `yaml:"max_bytes"`      // per response, default 64 MiB
+	CacheDir      string        `yaml:"cache_dir"`
+	AllowHosts    []string      `yaml:"allow_hosts"` // empty = any host
+	MaxConcurrent int           `yaml:"max_concurrent"`
+}
+
+// Mapping maps verified certificates to users (issue 4). Its fields are
+// defined in mapping.go.
+
+// Forward configures what the upstream receives (issue 4).
+type Forward struct {
+	UserHeader   string `yaml:"user_header"`   // default X-Remote-User
+	GroupsHeader string `yaml:"groups_header"` // default X-Remote-Groups
+	// ClientCert sends RFC 9440 Client-Cert / Client-Cert-Chain; default true.
+	ClientCert *bool `yaml:"client_cert"`
+}
+
+// Location is a path-prefix rule; the longest matching prefix wins.
+type Location struct {
+	Path string `yaml:"path"`
+	// ClientCert: ignore | accept | require (IIS sslFlags None /
+	// SslNegotiateCert / SslRequireCert).
+	ClientCert string `yaml:"client_cert"`
+	// RejectInvalid overrides the site's reject_invalid for accept.
+	RejectInvalid *bool    `yaml:"reject_invalid"`
+	AllowUsers    []string `yaml:"allow_users"`
+	AllowGroups   []string `yaml:"allow_groups"`
+}
+
+// Client certificate policies of a location.
+const (
+	ClientCertIgnore  = "ignore"
+	ClientCertAccept  = "accept"
+	ClientCertRequire = "require"
+)
+
+// Paths is a list of file or directory paths; YAML may give one string or a list.
+type Paths []string
+
+// UnmarshalYAML accepts a scalar or a sequence of scalars.
+func (p *Paths) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Value == "" {
+			*p = nil
+			return nil
+		}
+		*p = Paths{n.Value}
+		return nil
+	case yaml.SequenceNode:
+		var out []string
+		if err := n.Decode(&out); err != nil {
+			return err
+		}
+		*p = out
+		return nil
+	}
+	return fmt.Errorf("line %d: want a path or a list of paths", n.Line)
+}
