@@ -1,0 +1,22 @@
+package verify
+
+import "errors"
+
+// Sentinels for Outcome.Err; test with errors.Is.
+var (
+	ErrNoCertificate     = errors.New("no client certificate")
+	ErrMalformed         = errors.New("malformed certificate")
+	ErrUntrustedRoot     = errors.New("untrusted root")
+	ErrChaining          = errors.New("issuer not found")
+	ErrSignature         = errors.New("bad signature")
+	ErrNotCA             = errors.New("issuer is not a CA")
+	ErrPathLen           = errors.New("path length constraint violated")
+	ErrCriticalExtension = errors.New("unhandled critical extension")
+	ErrExpired           = errors.New("certificate expired")
+	ErrNotYetValid       = errors.New("certificate not yet valid")
+	ErrWrongUsage        = errors.New("certificate not valid for this usage")
+	ErrNameConstraints   = errors.New("name constraints violated")
+	ErrPolicy            = errors.New("certificate policy check failed")
+	ErrRevoked           = errors.New("certificate revoked")
+	ErrRevocationOffline = errors.New("revocation status unavailable")
+)

@@ -1,0 +1,527 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/certgate/certgate/internal/revocation"
+	"github.com/certgate/certgate/internal/substatus"
+)
+
+// Purpose is the usage a chain is verified for.
+type Purpose int
+
+const (
+	// PurposeClientAuth: EKU, if present, must allow clientAuth (or any).
+	PurposeClientAuth Purpose = iota
+	// PurposeServerAuth: EKU, if present, must allow serverAuth; the leaf
+	// must match Options.PeerName when set.
+	PurposeServerAuth
+)
+
+// Options configure a Verifier. They are fixed at load time; a config
+// reload builds a new Verifier.
+type Options struct {
+	// Roots are the trust anchors. A non-self-signed certificate is accepted
+	// as an anchor (RFC 5280 6.1.1(d) allows any anchor), with a warning.
+	Roots []*x509.Certificate
+	// Intermediates complete chains whose clients do not send them.
+	Intermediates []*x509.Certificate
+	// Revocation checks every chain element except the anchor. Nil means
+	// revocation is not checked (mode off, IIS CertCheckMode 1).
+	Revocation revocation.Checker
+	// AllowUnavailableRevocation accepts a chain whose revocation status is
+	// Unknown (on_unavailable: allow). Each use is reported in Warnings.
+	AllowUnavailableRevocation bool
+	Purpose                    Purpose
+	// PeerName is checked against the leaf with PurposeServerAuth.
+	PeerName string
+	// MaxDepth bounds chain length (default 10) and MaxPaths the number of
+	// candidate paths explored (default 32): presented chains are hostile input.
+	MaxDepth int
+	MaxPaths int
+}
+
+// Verifier verifies presented chains against fixed trust. It is safe for
+// concurrent use.
+type Verifier struct {
+	opts          Options
+	anchors       map[string][]*x509.Certificate // by RawSubject
+	anchorRaw     map[string]bool
+	intermediates map[string][]*x509.Certificate // by RawSubject
+	warnings      []string
+}
+
+// New indexes the trust material. It fails only on unusable input.
+func New(opts Options) (*Verifier, error) {
+	if opts.MaxDepth <= 0 {
+		opts.MaxDepth = 10
+	}
+	if opts.MaxPaths <= 0 {
+		opts.MaxPaths = 32
+	}
+	v := &Verifier{
+		opts:          opts,
+		anchors:       map[string][]*x509.Certificate{},
+		anchorRaw:     map[string]bool{},
+		intermediates: map[string][]*x509.Certificate{},
+	}
+	for i, c := range opts.Roots {
+		if c == nil {
+			return nil, fmt.Errorf("verify: root %d is nil", i)
+		}
+		if v.anchorRaw[string(c.Raw)] {
+			continue
+		}
+		v.anchorRaw[string(c.Raw)] = true
+		v.anchors[string(c.RawSubject)] = append(v.anchors[string(c.RawSubject)], c)
+		if !isSelfSigned(c) {
+			v.warnings = append(v.warnings, fmt.Sprintf(
+				"trusted root %q (sha256 %s) is not self-signed: certgate uses it as a trust anchor and does not check its own issuer or revocation; chains through its issuer %q are not needed (on IIS this is KB 2802568 and usually ends in 403.16 or 403.7)",
+				c.Subject.String(), Fingerprint(c), c.Issuer.String()))
+		}
+	}
+	seen := map[string]bool{}
+	for i, c := range opts.Intermediates {
+		if c == nil {
+			return nil, fmt.Errorf("verify: intermediate %d is nil", i)
+		}
+		if seen[string(c.Raw)] || v.anchorRaw[string(c.Raw)] {
+			continue
+		}
+		seen[string(c.Raw)] = true
+		v.intermediates[string(c.RawSubject)] = append(v.intermediates[string(c.RawSubject)], c)
+	}
+	return v, nil
+}
+
+// Warnings returns load-time findings, such as non-self-signed anchors.
+func (v *Verifier) Warnings() []string { return v.warnings }
+
+// Anchors returns the trust anchors in configured order.
+func (v *Verifier) Anchors() []*x509.Certificate { return v.opts.Roots }
+
+// NoCertificate is the outcome when a client presented no certificate
+// where one is required: 403.7.
+func NoCertificate() *Outcome {
+	return &Outcome{
+		Sub:    substatus.CertRequired,
+		Code:   substatus.SecENoCredentials,
+		Reason: "the client sent no certificate; if it has one, the browser probably did not offer it because its issuer is not among the CA names this site sends (run certgate probe and certgate select)",
+		Err:    ErrNoCertificate,
+	}
+}
+
+// VerifyDER parses the presented DER certificates first, so that a
+// malformed certificate is a typed 403.16 instead of a bare error.
+func (v *Verifier) VerifyDER(ctx context.Context, presented [][]byte, at time.Time) *Outcome {
+	certs := make([]*x509.Certificate, 0, len(presented))
+	for i, der := range presented {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			role := RoleIntermediate
+			if i == 0 {
+				role = RoleLeaf
+			}
+			return &Outcome{
+				Sub:     substatus.CertUntrusted,
+				Code:    substatus.CryptEASN1BadTag,
+				Element: &Element{Index: i, Role: role},
+				Reason:  fmt.Sprintf("certificate %d of the presented chain cannot be parsed: %v", i, err),
+				Err:     fmt.Errorf("%w: %w", ErrMalformed, err),
+			}
+		}
+		certs = append(certs, c)
+	}
+	return v.Verify(ctx, certs, at)
+}
+
+// Verify builds chains from the presented certificates (leaf first) plus the
+// configured intermediates to the trust anchors, valid at time at, and
+// returns the typed outcome. When several candidate chains exist, a valid
+// one wins; otherwise the one that got furthest (see docs/errors.md,
+// "Precedence").
+func (v *Verifier) Verify(ctx context.Context, presented []*x509.Certificate, at time.Time) *Outcome {
+	if len(presented) == 0 || presented[0] == nil {
+		return NoCertificate()
+	}
+	if at.IsZero() {
+		at = time.Now()
+	}
+	b := builder{v: v, presented: presented[1:]}
+	b.build([]*x509.Certificate{presented[0]})
+
+	var best *Outcome
+	bestRank := -1
+	for _, p := range b.complete {
+		o, rank := v.evaluate(ctx, p, at)
+		if o.OK() {
+			return o
+		}
+		if rank > bestRank {
+			best, bestRank = o, rank
+		}
+	}
+	if best != nil {
+		return best
+	}
+	return v.incomplete(b.longestIncomplete(), presented)
+}
+
+// Stages of evaluation, in the order they are checked. A failure at a later
+// stage ranks higher: it came closer to being accepted. This is the
+// precedence documented in docs/errors.md.
+const (
+	stageSignature = iota + 1
+	stageStructure
+	stageValidity
+	stageUsage
+	stageConstraints
+	stageRevocation
+	stageAccepted
+)
+
+func (v *Verifier) evaluate(ctx context.Context, path []*x509.Certificate, at time.Time) (*Outcome, int) {
+	last := len(path) - 1
+	elem := func(i int) *Element {
+		role := RoleIntermediate
+		switch i {
+		case 0:
+			role = RoleLeaf
+		case last:
+			role = RoleRoot
+		}
+		return &Element{Index: i, Role: role, Cert: path[i]}
+	}
+	fail := func(stage int, sub substatus.Sub, code substatus.Code, i int, sentinel error, format string, args ...any) (*Outcome, int) {
+		reason := fmt.Sprintf(format, args...)
+		return &Outcome{Sub: sub, Code: code, Element: elem(i), Reason: reason, Chain: path,
+			Err: fmt.Errorf("%w: %s", sentinel, reason)}, stage
+	}
+
+	// 1. Signatures: each certificate is signed by the next one's key.
+	for i := 0; i < last; i++ {
+		if err := checkSignature(path[i], path[i+1]); err != nil {
+			return fail(stageSignature, substatus.CertUntrusted, substatus.TrustECertSignature, i, ErrSignature,
+				"the signature of %s does not verify with the public key of its issuer %q: %v", describe(path[i]), path[i+1].Subject.String(), err)
+		}
+	}
+
+	// 2. Structure: issuers are CAs allowed to sign, path lengths hold, and
+	// no certificate carries a critical extension we do not enforce.
+	for i := 1; i < last; i++ {
+		c := path[i]
+		if !c.BasicConstraintsValid || !c.IsCA {
+			return fail(stageStructure, substatus.CertUntrusted, substatus.CertERole, i, ErrNotCA,
+				"%s issued %s but is not a CA (basicConstraints cA is not true)", describe(c), describe(path[i-1]))
+		}
+		if c.KeyUsage != 0 && c.KeyUsage&x509.KeyUsageCertSign == 0 {
+			return fail(stageStructure, substatus.CertUntrusted, substatus.CertEWrongUsage, i, ErrWrongUsage,
+				"%s issued %s but its Key Usage does not include keyCertSign", describe(c), describe(path[i-1]))
+		}
+	}
+	for i := 1; i <= last; i++ {
+		c := path[i]
+		if !c.BasicConstraintsValid || !(c.MaxPathLen > 0 || c.MaxPathLenZero) {
+			continue
+		}
+		// RFC 5280 6.1.4(l,m): non-self-issued intermediates below this CA.
+		below := 0
+		for j := 1; j < i; j++ {
+			if !bytes.Equal(path[j].RawSubject, path[j].RawIssuer) {
+				below++
+			}
+		}
+		if below > c.MaxPathLen {
+			return fail(stageStructure, substatus.CertUntrusted, substatus.CertEPathLenConst, i, ErrPathLen,
+				"%s allows %d intermediate CA(s) below it (pathLenConstraint) but the chain has %d", describe(c), c.MaxPathLen, below)
+		}
+	}
+	for i := 0; i <= last; i++ {
+		if i == last && i > 0 {
+			// Extensions of the anchor are not processed (RFC 5280 6.1: the
+			// anchor is an input, not a certificate of the path).
+			break
+		}
+		if exts := path[i].UnhandledCriticalExtensions; len(exts) > 0 {
+			return fail(stageStructure, substatus.CertUntrusted, substatus.CertECritical, i, ErrCriticalExtension,
+				"%s has a critical extension certgate does not enforce (%v), so it must be rejected (RFC 5280 4.2)", describe(path[i]), exts)
+		}
+	}
+
+	// 3. Validity windows, leaf first so the message names the most
+	// specific certificate.
+	for i := 0; i <= last; i++ {
+		c := path[i]
+		if at.Before(c.NotBefore) {
+			return fail(stageValidity, substatus.CertTimeInvalid, substatus.CertEExpired, i, ErrNotYetValid,
+				"%s is not yet valid: valid from %s, now is %s", describe(c), c.NotBefore.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
+		}
+		if at.After(c.NotAfter) {
+			return fail(stageValidity, substatus.CertTimeInvalid, substatus.CertEExpired, i, ErrExpired,
+				"%s expired at %s, now is %s", describe(c), c.NotAfter.UTC().Format(time.RFC3339), at.UTC().Format(time.RFC3339))
+		}
+	}
+
+	// 4. Usage of the leaf, and EKU nesting through the intermediates as
+	// CryptoAPI and Go both enforce.
+	leaf := path[0]
+	want, wantName := x509.ExtKeyUsageClientAuth, "clientAuth"
+	if v.opts.Purpose == PurposeServerAuth {
+		want, wantName = x509.ExtKeyUsageServerAuth, "serverAuth"
+	}
+	if leaf.KeyUsage != 0 && leaf.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
+		return fail(stageUsage, substatus.CertUntrusted, substatus.CertEWrongUsage, 0, ErrWrongUsage,
+			"%s has a Key Usage extension without digitalSignature (it has %s), so it cannot sign the TLS handshake", describe(leaf), keyUsageNames(leaf.KeyUsage))
+	}
+	for i := 0; i < last || (last == 0 && i == 0); i++ {
+		c := path[i]
+		if !ekuAllows(c, want) {
+			what := "the leaf"
+			if i > 0 {
+				what = "a CA above the leaf"
+			}
+			return fail(stageUsage, substatus.CertUntrusted, substatus.CertEWrongUsage, i, ErrWrongUsage,
+				"%s has an Extended Key Usage without %s (it has %s): %s is not allowed for %s authentication", describe(c), wantName, ekuNames(c), what, wantName[:len(wantName)-4])
+		}
+	}
+	if v.opts.Purpose == PurposeServerAuth && v.opts.PeerName != "" {
+		if err := leaf.VerifyHostname(v.opts.PeerName); err != nil {
+			return fail(stageUsage, substatus.CertUntrusted, substatus.CertEInvalidName, 0, ErrWrongUsage,
+				"%s is not valid for %q: %v", describe(leaf), v.opts.PeerName, err)
+		}
+	}
+
+	// 5. Name constraints and certificate policies: rare in private PKIs and
+	// intricate, so they are delegated to crypto/x509 on exactly this path.
+	if needsConstraintCheck(path) {
+		if o, ok := v.checkConstraints(path, at, fail); !ok {
+			return o, stageConstraints
+		}
+	}
+
+	// 6. Revocation of every element but the anchor. Only reached for paths
+	// whose signatures verify to an anchor: the URLs are client-supplied.
+	out := &Outcome{Sub: substatus.OK, Code: substatus.NoError, Chain: path}
+	if v.opts.Revocation == nil {
+		return out, stageAccepted
+	}
+	out.Revocation = make([]revocation.Result, len(path))
+	for i := 0; i < last; i++ {
+		if err := ctx.Err(); err != nil {
+			return fail(stageRevocation, substatus.CertRevoked, substatus.CryptERevocationOffline, i, ErrRevocationOffline,
+				"revocation check of %s was cancelled: %v", describe(path[i]), err)
+		}
+		r := v.opts.Revocation.Check(ctx, path[i], path[i+1], at)
+		out.Revocation[i] = r
+		switch r.Status {
+		case revocation.Revoked:
+			o, st := fail(stageRevocation, substatus.CertRevoked, substatus.CryptERevoked, i, ErrRevoked,
+				"%s (serial %s) was revoked at %s, reason %s, according to %s", describe(path[i]), serialHex(path[i]),
+				r.RevokedAt.UTC().Format(time.RFC3339), reasonName(r.ReasonCode), r.Source)
+			o.Revocation = out.Revocation
+			return o, st
+		case revocation.Unknown:
+			if v.opts.AllowUnavailableRevocation {
+				out.Warnings = append(out.Warnings, fmt.Sprintf(
+					"revocation status of %s is unknown (%s) and on_unavailable is allow: ACCEPTED WITHOUT A REVOCATION CHECK", describe(path[i]), r.Reason))
+				continue
+			}
+			o, st := fail(stageRevocation, substatus.CertRevoked, substatus.CryptERevocationOffline, i, ErrRevocationOffline,
+				"the revocation status of %s could not be determined: %s", describe(path[i]), r.Reason)
+			o.Revocation = out.Revocation
+			return o, st
+		}
+	}
+	return out, stageAccepted
+}
+
+// incomplete explains a chain that reached no anchor.
+func (v *Verifier) incomplete(path []*x509.Certificate, presented []*x509.Certificate) *Outcome {
+	top := path[len(path)-1]
+	i := len(path) - 1
+	role := RoleIntermediate
+	if i == 0 {
+		role = RoleLeaf
+	}
+	o := &Outcome{Sub: substatus.CertUntrusted, Chain: path, Element: &Element{Index: i, Role: role, Cert: top}}
+	if isSelfSigned(top) {
+		o.Code = substatus.CertEUntrustedRoot
+		if i > 0 {
+			o.Element.Role = RoleRoot
+		}
+		o.Reason = fmt.Sprintf("the chain ends in root %q (sha256 %s), which is not among the site's trusted roots", top.Subject.String(), Fingerprint(top))
+		o.Err = fmt.Errorf("%w: %s", ErrUntrustedRoot, o.Reason)
+		return o
+	}
+	o.Code = substatus.CertEChaining
+	if cands := v.anchors[string(top.RawIssuer)]; len(cands) > 0 || len(v.intermediates[string(top.RawIssuer)]) > 0 {
+		o.Code = substatus.TrustECertSignature
+		o.Reason = fmt.Sprintf("%s names issuer %q, but no certificate with that name in the trust store or the presented chain has the key that signed it", describe(top), top.Issuer.String())
+		o.Err = fmt.Errorf("%w: %s", ErrSignature, o.Reason)
+		return o
+	}
+	o.Reason = fmt.Sprintf("the issuer %q of %s was not found: the client did not send it and it is neither a trusted root nor in trust.intermediates", top.Issuer.String(), describe(top))
+	o.Err = fmt.Errorf("%w: %s", ErrChaining, o.Reason)
+	return o
+}
+
+// builder enumerates candidate paths depth-first, bounded by MaxDepth and
+// MaxPaths so that a hostile client cannot make it explode.
+type builder struct {
+	v          *Verifier
+	presented  []*x509.Certificate
+	complete   [][]*x509.Certificate
+	incomplete [][]*x509.Certificate
+	explored   int
+}
+
+func (b *builder) build(path []*x509.Certificate) {
+	if b.explored >= b.v.opts.MaxPaths {
+		return
+	}
+	cur := path[len(path)-1]
+	found := false
+	for _, a := range b.v.anchors[string(cur.RawIssuer)] {
+		if bytes.Equal(a.Raw, cur.Raw) {
+			continue
+		}
+		found = true
+		b.explored++
+		b.complete = append(b.complete, appendCopy(path, a))
+		if b.explored >= b.v.opts.MaxPaths {
+			return
+		}
+	}
+	// A certificate that is itself an anchor ends the path there too.
+	if len(path) > 1 && b.v.anchorRaw[string(cur.Raw)] {
+		return
+	}
+	if len(path) < b.v.opts.MaxDepth && !isSelfSigned(cur) {
+		for _, next := range b.issuerCandidates(cur) {
+			if inPath(path, next) {
+				continue
+			}
+			found = true
+			b.build(appendCopy(path, next))
+			if b.explored >= b.v.opts.MaxPaths {
+				return
+			}
+		}
+	}
+	if !found {
+		b.explored++
+		b.incomplete = append(b.incomplete, path)
+	}
+}
+
+// issuerCandidates returns presented then configured intermediates whose
+// subject is cur's issuer, those whose key id matches first.
+func (b *builder) issuerCandidates(cur *x509.Certificate) []*x509.Certificate {
+	var match, other []*x509.Certificate
+	add := func(c *x509.Certificate) {
+		if b.v.anchorRaw[string(c.Raw)] {
+			return // reached through b.v.anchors instead
+		}
+		if len(cur.AuthorityKeyId) > 0 && len(c.SubjectKeyId) > 0 && !bytes.Equal(cur.AuthorityKeyId, c.SubjectKeyId) {
+			other = append(other, c)
+			return
+		}
+		match = append(match, c)
+	}
+	for _, c := range b.presented {
+		if c != nil && bytes.Equal(c.RawSubject, cur.RawIssuer) {
+			add(c)
+		}
+	}
+	for _, c := range b.v.intermediates[string(cur.RawIssuer)] {
+		dup := false
+		for _, p := range b.presented {
+			if p != nil && bytes.Equal(p.Raw, c.Raw) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			add(c)
+		}
+	}
+	return append(match, other...)
+}
+
+func (b *builder) longestIncomplete() []*x509.Certificate {
+	var best []*x509.Certificate
+	for _, p := range b.incomplete {
+		if len(p) > len(best) {
+			best = p
+		}
+	}
+	return best
+}
+
+func appendCopy(path []*x509.Certificate, c *x509.Certificate) []*x509.Certificate {
+	out := make([]*x509.Certificate, len(path), len(path)+1)
+	copy(out, path)
+	return append(out, c)
+}
+
+func inPath(path []*x509.Certificate, c *x509.Certificate) bool {
+	for _, p := range path {
+		if bytes.Equal(p.Raw, c.Raw) {
+			return true
+		}
+	}
+	return false
+}
+
+func checkSignature(child, parent *x509.Certificate) error {
+	// CheckSignature, not CheckSignatureFrom: CA-ness is checked separately
+	// so that the reason can say which rule failed.
+	return parent.CheckSignature(child.SignatureAlgorithm, child.RawTBSCertificate, child.Signature)
+}
+
+func isSelfSigned(c *x509.Certificate) bool {
+	if !bytes.Equal(c.RawSubject, c.RawIssuer) {
+		return false
+	}
+	return checkSignature(c, c) == nil
+}
+
+func ekuAllows(c *x509.Certificate, want x509.ExtKeyUsage) bool {
+	if len(c.ExtKeyUsage) == 0 && len(c.UnknownExtKeyUsage) == 0 {
+		return true // absent EKU is unrestricted (RFC 5280 4.2.1.12)
+	}
+	for _, u := range c.ExtKeyUsage {
+		if u == want || u == x509.ExtKeyUsageAny {
+			return true
+		}
+	}
+	return false
+}
+
+// Fingerprint is the lowercase hex SHA-256 of the DER certificate.
+func Fingerprint(c *x509.Certificate) string {
+	sum := sha256.Sum256(c.Raw)
+	return hex.EncodeToString(sum[:])
+}
+
+func serialHex(c *x509.Certificate) string {
+	if c.SerialNumber == nil {
+		return "?"
+	}
+	return fmt.Sprintf("%X", c.SerialNumber)
+}
+
+func describe(c *x509.Certificate) string {
+	name := c.Subject.String()
+	if name == "" {
+		name = "(empty subject, serial " + serialHex(c) + ")"
+	}
+	return fmt.Sprintf("certificate %q", name)
+}
+
