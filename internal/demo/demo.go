@@ -112,7 +112,13 @@ func Generate(dir string, o Options) (*Env, error) {
 	g.client("alice", issuing, "alice", leafValid, clientCDP, pki.WithEmail("alice@demo.test"), pki.WithUPN("alice@corp.demo.test"))
 	g.client("expired", issuing, "expired user", pki.WithValidity(now.AddDate(-1, 0, 0), now.AddDate(0, 0, -1)), clientCDP)
 	g.client("not-yet-valid", issuing, "future user", pki.WithValidity(now.AddDate(0, 0, 7), now.AddDate(1, 0, 0)), clientCDP)
-	g.client("untrusted", unknownRoot, "mallory", leafValid)
+	untrusted := g.client("untrusted", unknownRoot, "mallory", leafValid)
+	// Like many real clients, this one sends its root along: the gateway
+	// then names the untrusted root (CERT_E_UNTRUSTEDROOT) instead of a
+	// missing issuer (CERT_E_CHAINING).
+	if g.err == nil {
+		g.write(pki.WriteCertsPEM(filepath.Join(dir, "clients", "untrusted-chain.pem"), untrusted.Cert, unknownRoot.Cert))
+	}
 	g.client("intermediate-expired", expiredCA, "bob", leafValid, cdp("expired"))
 	g.client("eku-serverauth", issuing, "server-only", leafValid, clientCDP, pki.WithExtKeyUsage(x509.ExtKeyUsageServerAuth))
 	g.client("ku-keyencipherment", issuing, "keyenc-only", leafValid, clientCDP, pki.WithKeyUsage(x509.KeyUsageKeyEncipherment))
