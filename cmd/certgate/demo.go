@@ -109,6 +109,8 @@ func runDemo(ctx context.Context, out io.Writer, dir, listen string, check bool)
 	if err != nil {
 		return err
 	}
+	snap.Start(ctx)
+	defer snap.Close()
 	srv := gateway.NewServer(snap, logger, gateway.Options{})
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

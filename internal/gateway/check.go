@@ -1,0 +1,206 @@
+package gateway
+
+import (
+	"crypto/x509"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/certgate/certgate/internal/verify"
+)
+
+// CheckReport is what `certgate check` prints: the result of building a
+// Snapshot from a config without serving it, with each site's effective
+// issuer list. It is derived from the same Build the gateway runs, so a
+// config that checks is a config that serves.
+type CheckReport struct {
+	Config      string      `json:"config"`
+	Listen      string      `json:"listen"`
+	AdminListen string      `json:"admin_listen"`
+	Sites       []SiteCheck `json:"sites"`
+	// Warnings are Build's load-time findings (Snapshot.Warnings) plus
+	// certificates near expiry.
+	Warnings []string `json:"warnings"`
+}
+
+// SiteCheck summarises one site.
+type SiteCheck struct {
+	Name     string   `json:"name"`
+	Hosts    []string `json:"hosts"`
+	Default  bool     `json:"default"`
+	Upstream string   `json:"upstream"`
+	// RequestsCert: the handshake asks for a client certificate.
+	RequestsCert bool     `json:"requests_cert"`
+	Server       *CertRef `json:"server_certificate,omitempty"`
+	IssuerList   ListRef  `json:"issuer_list"`
+}
+
+// ListRef is a site's effective issuer list, as sent on the wire.
+type ListRef struct {
+	Send       bool      `json:"send"`
+	Count      int       `json:"count"`
+	Bytes      int       `json:"bytes"`
+	TotalBytes int       `json:"total_bytes"`
+	WarnBytes  int       `json:"warn_bytes"`
+	MaxBytes   int       `json:"max_bytes"`
+	Sent       []CertRef `json:"sent"`
+	Dropped    []CertRef `json:"dropped"`
+	Duplicates []CertRef `json:"duplicates,omitempty"`
+}
+
+// CertRef names a certificate in reports: never PEM.
+type CertRef struct {
+	Subject  string    `json:"subject"`
+	SHA256   string    `json:"sha256"`
+	NotAfter time.Time `json:"not_after"`
+}
+
+func certRef(c *x509.Certificate) CertRef {
+	return CertRef{Subject: c.Subject.String(), SHA256: verify.Fingerprint(c), NotAfter: c.NotAfter.UTC()}
+}
+
+func certRefs(cs []*x509.Certificate) []CertRef {
+	out := make([]CertRef, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, certRef(c))
+	}
+	return out
+}
+
+// ExpiryWarning is how close to notAfter a server certificate or trusted CA
+// is reported by `certgate check` and logged at load time.
+const ExpiryWarning = 30 * 24 * time.Hour
+
+// Check summarises snap for `certgate check`; at is the time expiry is
+// judged against.
+func Check(snap *Snapshot, at time.Time) *CheckReport {
+	cfg := snap.Config
+	r := &CheckReport{Config: cfg.Path, Listen: cfg.Listen, AdminListen: cfg.Admin.Listen,
+		Warnings: append([]string{}, snap.Warnings...)}
+	for _, s := range snap.Sites {
+		sc := SiteCheck{
+			Name: s.Name, Hosts: s.Config.Hosts, Default: s == snap.Default,
+			Upstream: s.Config.Upstream, RequestsCert: s.RequestsCert,
+		}
+		if leaf := s.ServerCertificate(); leaf != nil {
+			ref := certRef(leaf)
+			sc.Server = &ref
+		}
+		if l := s.Issuers; l != nil {
+			sc.IssuerList = ListRef{
+				Send: l.Send, WarnBytes: l.WarnBytes, MaxBytes: l.MaxBytes, TotalBytes: l.TotalBytes,
+				Sent: certRefs(l.Kept), Dropped: certRefs(l.Dropped), Duplicates: certRefs(l.Duplicates),
+			}
+			if l.Send {
+				sc.IssuerList.Count, sc.IssuerList.Bytes = len(l.Kept), l.Bytes
+			}
+		}
+		for _, e := range s.Expiring(at, ExpiryWarning) {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("site %q: %s", s.Name, e))
+		}
+		r.Sites = append(r.Sites, sc)
+	}
+	return r
+}
+
+// ServerCertificate returns the site's server certificate (the leaf).
+func (site *Site) ServerCertificate() *x509.Certificate {
+	if site.tls == nil || len(site.tls.Certificates) == 0 {
+		return nil
+	}
+	c := site.tls.Certificates[0]
+	if c.Leaf != nil {
+		return c.Leaf
+	}
+	if len(c.Certificate) == 0 {
+		return nil
+	}
+	leaf, err := x509.ParseCertificate(c.Certificate[0])
+	if err != nil {
+		return nil
+	}
+	return leaf
+}
+
+// TrustedCAs returns the site's trust anchors (nil when no location uses
+// client certificates).
+func (site *Site) TrustedCAs() []*x509.Certificate {
+	if site.Verifier == nil {
+		return nil
+	}
+	return site.Verifier.Anchors()
+}
+
+// Expiring describes the server certificate and trusted CAs of the site
+// that expire within window of at (or already have).
+func (site *Site) Expiring(at time.Time, window time.Duration) []string {
+	var out []string
+	check := func(kind string, c *x509.Certificate) {
+		left := c.NotAfter.Sub(at)
+		switch {
+		case left <= 0:
+			out = append(out, fmt.Sprintf("%s certificate %q (sha256 %s) expired on %s", kind, c.Subject, verify.Fingerprint(c), c.NotAfter.UTC().Format(time.DateOnly)))
+		case left <= window:
+			out = append(out, fmt.Sprintf("%s certificate %q (sha256 %s) expires on %s, in %d days", kind, c.Subject, verify.Fingerprint(c), c.NotAfter.UTC().Format(time.DateOnly), int(left.Hours()/24)))
+		}
+	}
+	if leaf := site.ServerCertificate(); leaf != nil {
+		check("server", leaf)
+	}
+	for _, ca := range site.TrustedCAs() {
+		check("trusted CA", ca)
+	}
+	return out
+}
+
+// WriteText prints the report for people.
+func (r *CheckReport) WriteText(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "config %s: OK, %d site(s); listen %s, admin %s\n", r.Config, len(r.Sites), r.Listen, r.AdminListen)
+	for _, s := range r.Sites {
+		fmt.Fprintf(&b, "\nsite %q", s.Name)
+		if len(s.Hosts) > 0 {
+			fmt.Fprintf(&b, " (%s)", strings.Join(s.Hosts, ", "))
+		}
+		if s.Default {
+			b.WriteString(" [default]")
+		}
+		fmt.Fprintf(&b, " -> %s\n", s.Upstream)
+		if s.Server != nil {
+			fmt.Fprintf(&b, "  server certificate: %s, expires %s\n", s.Server.Subject, s.Server.NotAfter.Format(time.DateOnly))
+		}
+		l := s.IssuerList
+		switch {
+		case !s.RequestsCert:
+			b.WriteString("  client certificates: not requested (every location is ignore)\n")
+		case !l.Send:
+			b.WriteString("  issuer list: not sent (issuer_list.send: false); clients choose among all their certificates\n")
+		default:
+			fmt.Fprintf(&b, "  issuer list: %d CA(s), %d bytes (warn_bytes %d, max_bytes %d)\n", l.Count, l.Bytes, l.WarnBytes, l.MaxBytes)
+			for _, c := range l.Sent {
+				fmt.Fprintf(&b, "    sent     %s  sha256 %s\n", c.Subject, c.SHA256)
+			}
+			if len(l.Dropped) > 0 {
+				fmt.Fprintf(&b, "  dropped: %d CA(s) did not fit max_bytes %d (the full list is %d bytes); browsers will not offer certificates that chain only to them:\n",
+					len(l.Dropped), l.MaxBytes, l.TotalBytes)
+				for _, c := range l.Dropped {
+					fmt.Fprintf(&b, "    DROPPED  %s  sha256 %s\n", c.Subject, c.SHA256)
+				}
+			} else {
+				b.WriteString("  dropped: none\n")
+			}
+			for _, c := range l.Duplicates {
+				fmt.Fprintf(&b, "    duplicate (sent once) %s  sha256 %s\n", c.Subject, c.SHA256)
+			}
+		}
+	}
+	if len(r.Warnings) > 0 {
+		fmt.Fprintf(&b, "\nwarnings (%d):\n", len(r.Warnings))
+		for _, w := range r.Warnings {
+			fmt.Fprintf(&b, "  - %s\n", w)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,42 @@
+// Package gateway is certgate's HTTPS front end: it terminates TLS, chooses
+// a site by SNI, asks for a client certificate when any location of the site
+// may use one, verifies that certificate once per connection with
+// internal/verify, applies the location's policy (ignore, accept, require)
+// per request and either answers with an IIS-style 403.x page or passes the
+// request to the site's upstream (a reverse proxy or the built-in echo
+// handler).
+//
+// Everything derived from the config lives in an immutable Snapshot built by
+// Build. A Server holds the current Snapshot in an atomic.Pointer; each
+// connection keeps the Snapshot it was accepted under, so a reload (Swap)
+// changes new handshakes only and never a connection in flight.
+//
+// crypto/tls never verifies client certificates here (ClientAuth is at most
+// RequestClientCert): the one verification engine is internal/verify, so the
+// gateway, `certgate verify` and the demo agree on every decision.
+//
+// Request handling (Server.ServeHTTP), in order:
+//  1. Host must name the site the SNI chose, else 421 Misdirected Request:
+//     otherwise the SNI of a site that never asks for a certificate could
+//     carry a request for a site that requires one.
+//  2. The decoded path must be canonical (no dot or empty segments), else
+//     400: the upstream could resolve it under another location's prefix.
+//  3. The longest location prefix on a segment boundary applies
+//     (Site.Locate); a path no location covers is not asked for a
+//     certificate, like a site without locations.
+//  4. decide applies ignore / accept / require to the connection's
+//     verification outcome: a refusal is a 403.x page (HTML, or RFC 9457
+//     problem+json when Accept prefers JSON), never sent upstream.
+//
+// Hooks for later layers:
+//   - Identity (IdentityFrom) is what the upstream side knows about the
+//     client. Certificate mapping sets Identity.User and Identity.Groups at
+//     the marked place in ServeHTTP, after decide; header forwarding (RFC
+//     9440 Client-Cert) goes in the proxy's Rewrite, next to
+//     upstreamHeaders, which already strips client-supplied copies.
+//   - Options.Hooks receive one RequestEvent per request, one
+//     HandshakeEvent per TLS handshake and one VerifyEvent per certificate
+//     verification, for the W3C access log and metrics.
+//   - Server.Swap installs a new Snapshot (hot reload); Build is the same
+//     code `certgate check` runs, and Site.Issuers the list it prints.
+package gateway

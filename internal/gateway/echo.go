@@ -1,0 +1,150 @@
+package gateway
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/certgate/certgate/internal/verify"
+)
+
+// echoHandler is the built-in upstream (`upstream: echo`): it answers with
+// JSON describing the request as an upstream behind certgate would receive
+// it, and the client identity. The demo and the tests read it.
+type echoHandler struct{}
+
+// EchoResponse is the body of the echo handler.
+type EchoResponse struct {
+	RequestID string `json:"request_id"`
+	Site      string `json:"site"`
+	Method    string `json:"method"`
+	Path      string `json:"path"`
+	Query     string `json:"query"`
+	Host      string `json:"host"`
+	// Headers as the upstream would receive them (client-supplied identity
+	// headers removed), keys sorted by encoding/json.
+	Headers  map[string][]string `json:"headers"`
+	TLS      EchoTLS             `json:"tls"`
+	Client   EchoClient          `json:"client"`
+	Location EchoLocation        `json:"location"`
+}
+
+// EchoTLS describes the connection.
+type EchoTLS struct {
+	Version string `json:"version"`
+	Cipher  string `json:"cipher"`
+	SNI     string `json:"sni"`
+	ALPN    string `json:"alpn,omitempty"`
+	Resumed bool   `json:"resumed"`
+}
+
+// EchoClient describes the client certificate and identity.
+type EchoClient struct {
+	// Presented: the client sent a certificate (always false on ignore
+	// locations, where it is not looked at).
+	Presented bool `json:"presented"`
+	// Verified: valid, and used as the client's identity.
+	Verified bool `json:"verified"`
+	// Subject...Chain describe the leaf the client presented (verified or
+	// not: the outcome says which).
+	Subject  string     `json:"subject,omitempty"`
+	Issuer   string     `json:"issuer,omitempty"`
+	Serial   string     `json:"serial,omitempty"`
+	SHA256   string     `json:"sha256,omitempty"`
+	NotAfter *time.Time `json:"not_after,omitempty"`
+	// Chain is the verified chain (leaf to anchor) when verified, else the
+	// presented one, as subjects.
+	Chain []string `json:"chain,omitempty"`
+	// User and Groups come from certificate mapping.
+	User   string   `json:"user,omitempty"`
+	Groups []string `json:"groups,omitempty"`
+	// Outcome is set when a certificate was presented, failed, and the
+	// request went on anonymously (accept location).
+	Outcome *EchoOutcome `json:"outcome,omitempty"`
+}
+
+// EchoOutcome is a failed verification outcome.
+type EchoOutcome struct {
+	Substatus string `json:"substatus"`
+	Code      uint32 `json:"code"`
+	CodeName  string `json:"code_name"`
+	CodeHex   string `json:"code_hex"`
+	Element   string `json:"element,omitempty"`
+	Reason    string `json:"reason"`
+}
+
+// EchoLocation is the location rule that applied.
+type EchoLocation struct {
+	Path   string `json:"path"`
+	Policy string `json:"policy"`
+}
+
+func (echoHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := IdentityFrom(r.Context())
+	if id == nil {
+		http.Error(w, "echo: no gateway identity in the request context", http.StatusInternalServerError)
+		return
+	}
+	resp := EchoResponse{
+		RequestID: id.RequestID,
+		Site:      id.Site.Name,
+		Method:    r.Method,
+		Path:      r.URL.Path,
+		Query:     r.URL.RawQuery,
+		Host:      r.Host,
+		Headers:   upstreamHeaders(r.Header.Clone(), id.Site),
+		Location:  EchoLocation{Path: id.Location.Path, Policy: id.Location.Policy},
+		Client:    echoClient(id),
+	}
+	if st := r.TLS; st != nil {
+		resp.TLS = EchoTLS{
+			Version: tls.VersionName(st.Version),
+			Cipher:  tls.CipherSuiteName(st.CipherSuite),
+			SNI:     st.ServerName,
+			ALPN:    st.NegotiatedProtocol,
+			Resumed: st.DidResume,
+		}
+	}
+	b, err := json.MarshalIndent(resp, "", "  ")
+	if err != nil {
+		http.Error(w, "echo: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set(HeaderRequestID, id.RequestID)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+func echoClient(id *Identity) EchoClient {
+	c := EchoClient{Presented: len(id.Presented) > 0, Verified: id.Verified, User: id.User, Groups: id.Groups}
+	if !c.Presented {
+		return c
+	}
+	leaf := id.Presented[0]
+	na := leaf.NotAfter.UTC()
+	c.Subject, c.Issuer, c.Serial, c.SHA256, c.NotAfter = leaf.Subject.String(), leaf.Issuer.String(), serialHex(leaf), verify.Fingerprint(leaf), &na
+	chain := id.Presented
+	if id.Verified {
+		chain = id.Chain()
+	}
+	c.Chain = subjects(chain)
+	if id.Downgraded() {
+		o := id.Outcome
+		c.Outcome = &EchoOutcome{Substatus: o.Sub.String(), Code: uint32(o.Code), CodeName: o.Code.Name(), CodeHex: o.Code.Hex(), Reason: o.Reason}
+		if o.Element != nil {
+			c.Outcome.Element = o.Element.String()
+		}
+	}
+	return c
+}
+
+func subjects(certs []*x509.Certificate) []string {
+	out := make([]string, len(certs))
+	for i, c := range certs {
+		out[i] = c.Subject.String()
+	}
+	return out
+}

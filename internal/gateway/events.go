@@ -1,0 +1,75 @@
+package gateway
+
+import (
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/certgate/certgate/internal/substatus"
+	"github.com/certgate/certgate/internal/verify"
+)
+
+// Hooks receive the gateway's events, for the W3C access log and metrics
+// (issue 6). Each is optional, is called synchronously on the connection's
+// goroutine, and must not block: buffer, or drop and count.
+type Hooks struct {
+	// Request: once per request, after the response has been written.
+	Request func(*RequestEvent)
+	// Handshake: once per TLS handshake, successful or not.
+	Handshake func(*HandshakeEvent)
+	// Verify: once per client-certificate verification (once per
+	// connection that presented a certificate to a location that uses it).
+	Verify func(*VerifyEvent)
+}
+
+// RequestEvent describes one request and its answer. The access log reads
+// the request line, client and server addresses (http.LocalAddrContextKey),
+// User-Agent and Referer from Request.
+type RequestEvent struct {
+	ID      string
+	Start   time.Time
+	Elapsed time.Duration
+	Request *http.Request
+	// Site and Location that governed the request; Location is nil when
+	// the request was refused before a location applied (421, 400).
+	Site     string
+	Location *Location
+	// Status is the HTTP status sent (from the upstream when proxied).
+	Status int
+	// Sub and Code are the gateway's sub-status and Win32-style code: for
+	// a refusal the reason (403.16, CERT_E_UNTRUSTEDROOT); for a request
+	// let through, substatus.OK and NoError.
+	Sub  substatus.Sub
+	Code substatus.Code
+	// Identity is nil when the request was refused before a location applied.
+	Identity *Identity
+	// Outcome is the certificate failure that refused the request, or that
+	// downgraded it to anonymous on an accept location; nil otherwise.
+	Outcome *verify.Outcome
+	// BytesWritten counts response body bytes.
+	BytesWritten int64
+}
+
+// HandshakeEvent describes one TLS handshake.
+type HandshakeEvent struct {
+	Time     time.Time
+	Duration time.Duration
+	Remote   net.Addr
+	Local    net.Addr
+	// Err is nil for a successful handshake. On failure the fields below
+	// are zero.
+	Err         error
+	SNI         string
+	Site        string
+	Version     uint16
+	CipherSuite uint16
+	Resumed     bool
+	ClientCert  bool // the client presented at least one certificate
+}
+
+// VerifyEvent reports one verification and how long it took.
+type VerifyEvent struct {
+	Site     string
+	Outcome  *verify.Outcome
+	Duration time.Duration
+}

@@ -1,0 +1,234 @@
+package gateway
+
+import (
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/substatus"
+	"github.com/certgate/certgate/internal/verify"
+)
+
+// ServeHTTP applies the site and location policy to one request. The order
+// is: connection state, Host/SNI agreement (421), path canonical form
+// (400), location, certificate decision (403.x), then the upstream.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &responseRecorder{ResponseWriter: w}
+	ev := &RequestEvent{ID: newRequestID(), Start: start, Request: r}
+	defer func() {
+		ev.Elapsed = time.Since(start)
+		ev.Status, ev.BytesWritten = rec.status(), rec.bytes
+		if h := s.hooks.Request; h != nil {
+			h(ev)
+		}
+	}()
+
+	cs := connFrom(r.Context())
+	if cs == nil || r.TLS == nil {
+		s.logger.Error("serve request: "+ErrNoConnState.Error(), "request_id", ev.ID, "client", r.RemoteAddr)
+		s.refuse(rec, r, ev, nil, problem{Sub: substatus.InternalServerError, Reason: ErrNoConnState.Error()})
+		return
+	}
+	site := cs.site
+	ev.Site = site.Name
+	detailed := site.Config.DetailedErrors || isLoopback(r.RemoteAddr)
+
+	// A request must be for the site its TLS server name chose. Otherwise
+	// a client could pick a site that never asks for a certificate by SNI
+	// and then name a site that requires one in Host (or reuse an HTTP/2
+	// connection for another host). RFC 9110 section 15.5.20.
+	if hostSite := cs.snap.SiteFor(hostOnly(r.Host)); hostSite != site {
+		s.refuse(rec, r, ev, site, problem{
+			Sub: substatus.MisdirectedRequest, Detailed: detailed,
+			Reason: fmt.Sprintf("the TLS server name (SNI) %q selected site %q but the Host header %q belongs to site %q; connect with the server name of the host you request",
+				r.TLS.ServerName, site.Name, r.Host, hostSite.Name),
+		})
+		return
+	}
+
+	// Location rules are matched on the decoded path. A path with dot
+	// segments or empty segments could match one location here and another
+	// once the upstream normalises it (/public/../admin), so it is refused.
+	p := r.URL.Path
+	if p == "" {
+		p = "/"
+	}
+	if !strings.HasPrefix(p, "/") || cleanPath(p) != p {
+		s.refuse(rec, r, ev, site, problem{
+			Sub: substatus.BadRequest, Detailed: detailed,
+			Reason: fmt.Sprintf("the request path %q is not in canonical form (dot or empty segments, or not absolute); request %q instead", p, cleanPath("/"+p)),
+		})
+		return
+	}
+
+	loc := site.Locate(p)
+	ev.Location = loc
+	id := &Identity{RequestID: ev.ID, Site: site, Location: loc}
+	ev.Identity = id
+	if loc.Policy != config.ClientCertIgnore {
+		id.Presented = r.TLS.PeerCertificates
+		id.Outcome = cs.verification(r.Context(), s, r.TLS.PeerCertificates)
+	}
+
+	d := decide(loc, id.Outcome)
+	if d.Deny != nil {
+		ev.Outcome = d.Deny
+		s.refuse(rec, r, ev, site, problemFromOutcome(d.Deny, detailed))
+		return
+	}
+	id.Verified = d.UseCert
+	if d.Downgraded != nil {
+		ev.Outcome = d.Downgraded
+		s.logger.Info("client certificate not accepted, continuing anonymously",
+			append(requestAttrs(ev, r), outcomeAttrs(d.Downgraded)...)...)
+	}
+	// Certificate mapping and allow_users/allow_groups (issue 4) run here:
+	// they read id (Verified, Chain), set id.User and id.Groups, and may
+	// refuse with 403.12 through s.refuse like the decision above.
+
+	ev.Sub, ev.Code = substatus.OK, substatus.NoError
+	site.handler.ServeHTTP(rec, r.WithContext(withIdentity(r.Context(), id)))
+}
+
+// refuse answers a request the gateway will not pass on, and logs it with
+// the request ID shown in the response.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, ev *RequestEvent, site *Site, p problem) {
+	p.RequestID = ev.ID
+	ev.Sub, ev.Code = p.Sub, p.Code
+	attrs := requestAttrs(ev, r)
+	if ev.Outcome != nil {
+		attrs = append(attrs, outcomeAttrs(ev.Outcome)...)
+	} else {
+		attrs = append(attrs, "substatus", p.Sub.String(), "reason", p.Reason)
+	}
+	level := slog.LevelInfo // a client mistake
+	if p.Sub.Status >= 500 {
+		level = slog.LevelError
+	}
+	s.logger.Log(r.Context(), level, "request refused", attrs...)
+	writeProblem(w, r, p)
+}
+
+func requestAttrs(ev *RequestEvent, r *http.Request) []any {
+	a := []any{"request_id", ev.ID, "site", ev.Site, "method", r.Method, "path", r.URL.Path, "client", r.RemoteAddr}
+	if ev.Location != nil {
+		a = append(a, "location", ev.Location.Path, "policy", ev.Location.Policy)
+	}
+	return a
+}
+
+// outcomeAttrs logs a verification failure: sub-status, code, failing
+// element, reason, cause and the leaf (subject, issuer, serial, SHA-256;
+// never PEM).
+func outcomeAttrs(o *verify.Outcome) []any {
+	a := []any{"substatus", o.Sub.String(), "code", o.Code.Name(), "code_hex", o.Code.Hex(), "reason", o.Reason}
+	if o.Element != nil {
+		a = append(a, "element", o.Element.String())
+	}
+	if o.Err != nil {
+		a = append(a, "err", o.Err.Error())
+	}
+	if leaf := o.Leaf(); leaf != nil {
+		a = append(a, certAttr("cert", leaf))
+	}
+	if len(o.Warnings) > 0 {
+		a = append(a, "warnings", o.Warnings)
+	}
+	return a
+}
+
+func certAttr(key string, c *x509.Certificate) slog.Attr {
+	return slog.Group(key,
+		"subject", c.Subject.String(),
+		"issuer", c.Issuer.String(),
+		"serial", serialHex(c),
+		"sha256", verify.Fingerprint(c))
+}
+
+// newRequestID returns 16 hex digits, enough to find one request in logs.
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
+	return hex.EncodeToString(b[:])
+}
+
+// hostOnly strips the port from a Host header value ("[::1]:8443" ->
+// "::1").
+func hostOnly(host string) string {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+}
+
+// isLoopback reports whether a RemoteAddr is a loopback address: such a
+// client sees detailed errors (IIS errorMode DetailedLocalOnly).
+func isLoopback(remote string) bool {
+	ap, err := netip.ParseAddrPort(remote)
+	if err != nil {
+		return false
+	}
+	return ap.Addr().Unmap().IsLoopback()
+}
+
+// cleanPath is path.Clean keeping a trailing slash.
+func cleanPath(p string) string {
+	c := path.Clean(p)
+	if strings.HasSuffix(p, "/") && c != "/" {
+		c += "/"
+	}
+	return c
+}
+
+// responseRecorder notes the status and body size for events. Unwrap lets
+// http.ResponseController (used by httputil.ReverseProxy to flush and to
+// hijack for upgrades) reach the connection.
+type responseRecorder struct {
+	http.ResponseWriter
+	code  int
+	bytes int64
+}
+
+func (w *responseRecorder) WriteHeader(code int) {
+	if w.code == 0 && code >= 200 || code == http.StatusSwitchingProtocols {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *responseRecorder) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.bytes += int64(n)
+	return n, err
+}
+
+func (w *responseRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *responseRecorder) status() int {
+	if w.code == 0 {
+		return http.StatusOK
+	}
+	return w.code
+}
+
+// serialHex renders a serial number as colon-free upper-case hex, as
+// certutil and the Windows certificate dialog show it.
+func serialHex(c *x509.Certificate) string {
+	if c.SerialNumber == nil {
+		return ""
+	}
+	return strings.ToUpper(c.SerialNumber.Text(16))
+}

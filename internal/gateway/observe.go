@@ -1,0 +1,107 @@
+package gateway
+
+import (
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"sync/atomic"
+
+	"github.com/certgate/certgate/internal/accesslog"
+	"github.com/certgate/certgate/internal/events"
+	"github.com/certgate/certgate/internal/metrics"
+	"github.com/certgate/certgate/internal/substatus"
+)
+
+// Observer turns the gateway's events (Hooks) into W3C access log lines
+// and Prometheus metrics. It runs on the connection goroutines and never
+// blocks: the access log writers queue, metrics are atomic counters.
+type Observer struct {
+	metrics *metrics.Metrics
+	logger  *slog.Logger
+	logs    atomic.Pointer[AccessLogs]
+}
+
+// NewObserver returns an Observer writing to m (may be nil) and logs (may
+// be nil; replace it on reload with SetAccessLogs). logger receives the
+// warnings of accepted certificates (events.VerifyWarnings).
+func NewObserver(m *metrics.Metrics, logs *AccessLogs, logger *slog.Logger) *Observer {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	o := &Observer{metrics: m, logger: logger}
+	o.logs.Store(logs)
+	return o
+}
+
+// SetAccessLogs installs the writers of a new snapshot and returns the
+// previous set, for the caller to close what is no longer used.
+func (o *Observer) SetAccessLogs(logs *AccessLogs) (prev *AccessLogs) { return o.logs.Swap(logs) }
+
+// AccessLogs returns the writers in use.
+func (o *Observer) AccessLogs() *AccessLogs { return o.logs.Load() }
+
+// Hooks returns the gateway hooks feeding o.
+func (o *Observer) Hooks() Hooks {
+	return Hooks{Request: o.request, Handshake: o.handshake, Verify: o.verify}
+}
+
+func (o *Observer) request(ev *RequestEvent) {
+	// The sub-status belongs to the status the gateway chose; when the
+	// upstream answered (a 404 behind an accepted request) the line says
+	// 404 with sub-status 0, as IIS logs what the application returned.
+	sub := 0
+	if ev.Sub.Status == ev.Status {
+		sub = ev.Sub.Sub
+	}
+	o.metrics.Request(ev.Site, substatus.Sub{Status: ev.Status, Sub: sub})
+
+	w := o.logs.Load().For(ev.Site)
+	if w == nil {
+		return
+	}
+	r := ev.Request
+	e := accesslog.Entry{
+		Time:      ev.Start.Add(ev.Elapsed),
+		Method:    r.Method,
+		URIStem:   r.URL.Path,
+		URIQuery:  r.URL.RawQuery,
+		UserAgent: r.UserAgent(),
+		Referer:   r.Referer(),
+		Status:    ev.Status,
+		SubStatus: sub,
+		Win32:     ev.Code,
+		TimeTaken: ev.Elapsed,
+	}
+	if ev.Identity != nil {
+		e.Username = ev.Identity.User
+	}
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		e.ClientIP = ap.Addr()
+	}
+	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if tcp, ok := la.(*net.TCPAddr); ok {
+			ap := tcp.AddrPort()
+			e.ServerIP, e.ServerPort = ap.Addr(), int(ap.Port())
+		}
+	}
+	w.Write(e)
+}
+
+func (o *Observer) handshake(ev *HandshakeEvent) {
+	if ev.Err != nil {
+		o.metrics.HandshakeFailure(metrics.HandshakeReason(ev.Err))
+		return
+	}
+	o.metrics.Handshake(ev.Site)
+}
+
+func (o *Observer) verify(ev *VerifyEvent) {
+	o.metrics.ObserveVerify(ev.Duration)
+	// A refused or downgraded certificate is logged with its request (and
+	// its warnings) by the handler; an accepted one with warnings (such as
+	// revocation unavailable but allowed) would otherwise go unnoticed.
+	if ev.Outcome != nil && ev.Outcome.OK() {
+		events.VerifyWarnings(o.logger, ev.Site, ev.Outcome)
+	}
+}

@@ -1,0 +1,141 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/certgate/certgate/internal/verify"
+)
+
+// Options are the injected edges of a Server.
+type Options struct {
+	// Now is the clock used to verify certificates; default time.Now.
+	Now func() time.Time
+	// Hooks receive events for access logs and metrics.
+	Hooks Hooks
+}
+
+// Server serves HTTPS for the current Snapshot.
+//
+// Listen address and the header-read and idle timeouts are read from the
+// Snapshot given to NewServer; a Snapshot installed later with Swap changes
+// sites, certificates, trust, issuer lists, locations, upstreams and the
+// handshake timeout, for new connections only.
+type Server struct {
+	logger *slog.Logger
+	now    func() time.Time
+	hooks  Hooks
+
+	snap atomic.Pointer[Snapshot]
+	// pending hands the state of a freshly handshaken connection from the
+	// handshake listener to http.Server.ConnContext.
+	pending sync.Map // *tls.Conn -> *connState
+	connSeq atomic.Uint64
+	http    *http.Server
+}
+
+// NewServer returns a Server serving snap. logger receives the event log.
+func NewServer(snap *Snapshot, logger *slog.Logger, opts Options) *Server {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{logger: logger, now: opts.Now, hooks: opts.Hooks}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.snap.Store(snap)
+	t := snap.Config.Timeouts
+	s.http = &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: t.ReadHeader,
+		IdleTimeout:       t.Idle,
+		ConnContext:       s.connContext,
+		// net/http logs protocol errors from clients (bad requests, h2
+		// framing); they are client mistakes, so Debug.
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+	}
+	return s
+}
+
+// Snapshot returns the snapshot new connections are served with.
+func (s *Server) Snapshot() *Snapshot { return s.snap.Load() }
+
+// Swap installs next for new connections and returns the previous
+// snapshot. Connections already accepted keep theirs until they close.
+func (s *Server) Swap(next *Snapshot) (prev *Snapshot) { return s.snap.Swap(next) }
+
+// Serve accepts TCP connections on ln, performs the TLS handshake (bounded
+// by the handshake timeout) and serves HTTP/1.1 and HTTP/2 on them. It
+// returns http.ErrServerClosed after Shutdown or Close.
+func (s *Server) Serve(ln net.Listener) error {
+	hl := newHandshakeListener(ln, s)
+	return s.http.Serve(hl)
+}
+
+// Shutdown stops accepting, aborts handshakes in progress and waits for
+// active requests to finish, or for ctx to end.
+func (s *Server) Shutdown(ctx context.Context) error { return s.http.Shutdown(ctx) }
+
+// Close closes the listener and every connection at once.
+func (s *Server) Close() error { return s.http.Close() }
+
+// connState is the per-connection state: the snapshot and site chosen at
+// the handshake, and the verification outcome, computed at most once.
+type connState struct {
+	id   uint64
+	snap *Snapshot
+	site *Site
+
+	once     sync.Once
+	outcome  *verify.Outcome
+	verified time.Duration
+}
+
+func (s *Server) connContext(ctx context.Context, c net.Conn) context.Context {
+	tc, ok := c.(*tls.Conn)
+	if !ok {
+		return ctx
+	}
+	if cs, ok := s.pending.LoadAndDelete(tc); ok {
+		return context.WithValue(ctx, connKey{}, cs.(*connState))
+	}
+	return ctx
+}
+
+type connKey struct{}
+
+func connFrom(ctx context.Context) *connState {
+	cs, _ := ctx.Value(connKey{}).(*connState)
+	return cs
+}
+
+// verification returns the connection's outcome, verifying on first use.
+// A connection is verified once whatever the number of requests on it;
+// resumed sessions are verified again on their new connection (crypto/tls
+// restores PeerCertificates), so a revocation published since the first
+// handshake is seen.
+func (cs *connState) verification(ctx context.Context, s *Server, peers []*x509.Certificate) *verify.Outcome {
+	cs.once.Do(func() {
+		if len(peers) == 0 {
+			cs.outcome = verify.NoCertificate()
+			return
+		}
+		start := time.Now()
+		// The first request's cancellation must not turn into a cached
+		// "revocation offline" for later requests on this connection; the
+		// revocation checker bounds its own fetches.
+		cs.outcome = cs.site.Verifier.Verify(context.WithoutCancel(ctx), peers, s.now())
+		cs.verified = time.Since(start)
+		if s.hooks.Verify != nil {
+			s.hooks.Verify(&VerifyEvent{Site: cs.site.Name, Outcome: cs.outcome, Duration: cs.verified})
+		}
+	})
+	return cs.outcome
+}
