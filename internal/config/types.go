@@ -25,6 +25,9 @@ type Config struct {
 	// lines maps a field path ("sites[1].client_auth.trust.roots") to its
 	// line in Path, so that Validate errors can name it.
 	lines map[string]int
+	// defaulted makes ApplyDefaults run once, so that paths are never
+	// resolved twice.
+	defaulted bool
 }
 
 // Timeouts bound every phase of a client connection.
@@ -171,12 +174,28 @@ func (p *Paths) UnmarshalYAML(n *yaml.Node) error {
 		*p = Paths{n.Value}
 		return nil
 	case yaml.SequenceNode:
-		var out []string
-		if err := n.Decode(&out); err != nil {
-			return err
+		out := make(Paths, 0, len(n.Content))
+		for _, item := range n.Content {
+			if item.Kind == yaml.AliasNode && item.Alias != nil {
+				item = item.Alias
+			}
+			if item.Kind != yaml.ScalarNode {
+				return fmt.Errorf("line %d: want a list of paths, each a string (got a nested %s)", item.Line, kindName(item.Kind))
+			}
+			out = append(out, item.Value)
 		}
 		*p = out
 		return nil
 	}
-	return fmt.Errorf("line %d: want a path or a list of paths", n.Line)
+	return fmt.Errorf("line %d: want a path or a list of paths (got a %s)", n.Line, kindName(n.Kind))
+}
+
+func kindName(k yaml.Kind) string {
+	switch k {
+	case yaml.MappingNode:
+		return "mapping"
+	case yaml.SequenceNode:
+		return "list"
+	}
+	return "value"
 }

@@ -2,24 +2,21 @@ package verify
 
 import (
 	"crypto/x509"
-	"errors"
-	"time"
+	"fmt"
 
 	"github.com/certgate/certgate/internal/substatus"
 )
 
 // needsConstraintCheck reports whether a path carries name constraints or
-// certificate policy extensions. Most private client PKIs carry neither, so
-// the common path never pays for a second chain verification.
-func needsConstraintCheck(path []*x509.Certificate) bool {
+// certificate policy extensions, or the verifier has non-default policy
+// inputs. Most private client PKIs carry neither, so the common path skips
+// both checks.
+func (v *Verifier) needsConstraintCheck(path []*x509.Certificate) bool {
+	if !v.opts.Policy.isDefault() {
+		return true
+	}
 	for _, c := range path {
-		if len(c.PermittedDNSDomains)+len(c.ExcludedDNSDomains)+len(c.PermittedIPRanges)+len(c.ExcludedIPRanges)+
-			len(c.PermittedEmailAddresses)+len(c.ExcludedEmailAddresses)+len(c.PermittedURIDomains)+len(c.ExcludedURIDomains) > 0 {
-			return true
-		}
-		if len(c.Policies) > 0 || len(c.PolicyIdentifiers) > 0 || len(c.PolicyMappings) > 0 ||
-			c.RequireExplicitPolicy > 0 || c.RequireExplicitPolicyZero || c.InhibitPolicyMapping > 0 ||
-			c.InhibitPolicyMappingZero || c.InhibitAnyPolicy > 0 || c.InhibitAnyPolicyZero {
+		if hasNameConstraints(c) || hasPolicyExtensions(c) {
 			return true
 		}
 	}
@@ -28,47 +25,33 @@ func needsConstraintCheck(path []*x509.Certificate) bool {
 
 type failFunc func(stage int, sub substatus.Sub, code substatus.Code, i int, sentinel error, format string, args ...any) (*Outcome, int)
 
-// checkConstraints runs crypto/x509's name-constraint and policy processing
-// on exactly this path: the anchor as the only root and the path's
-// intermediates as the only intermediates. Everything else was checked
-// before, with better diagnostics.
-func (v *Verifier) checkConstraints(path []*x509.Certificate, at time.Time, fail failFunc) (*Outcome, bool) {
-	last := len(path) - 1
-	roots := x509.NewCertPool()
-	roots.AddCert(path[last])
-	inters := x509.NewCertPool()
-	for _, c := range path[1:last] {
-		inters.AddCert(c)
+// checkConstraints enforces name constraints (nameconstraints.go) and
+// certificate policies (policy.go) on exactly this path. Everything else
+// was checked before, with more specific diagnostics.
+func (v *Verifier) checkConstraints(path []*x509.Certificate, fail failFunc) (*Outcome, bool) {
+	if nv := checkNameConstraints(path); nv != nil {
+		o, _ := fail(stageConstraints, substatus.CertUntrusted, substatus.CertEInvalidName, nv.cert, ErrNameConstraints,
+			"%s violates the name constraints of %s: %s (RFC 5280 4.2.1.10)", describe(path[nv.cert]), describe(path[nv.ca]), nv.detail)
+		return o, false
 	}
-	_, err := path[0].Verify(x509.VerifyOptions{
-		Roots:         roots,
-		Intermediates: inters,
-		CurrentTime:   at,
-		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
-	})
-	if err == nil {
-		return nil, true
+	if _, pf := processPolicies(path, v.opts.Policy); pf != nil {
+		o, _ := fail(stageConstraints, substatus.CertUntrusted, substatus.CertEInvalidPolicy, pf.cert, ErrPolicy,
+			"%s (RFC 5280 6.1)", pf.reason)
+		return o, false
 	}
-	var inv x509.CertificateInvalidError
-	if errors.As(err, &inv) {
-		idx := 0
-		for i, c := range path {
-			if inv.Cert != nil && c.Equal(inv.Cert) {
-				idx = i
-			}
-		}
-		switch inv.Reason {
-		case x509.CANotAuthorizedForThisName, x509.TooManyConstraints, x509.NameMismatch, x509.NameConstraintsWithoutSANs, x509.UnconstrainedName:
-			o, _ := fail(stageConstraints, substatus.CertUntrusted, substatus.CertEInvalidName, idx, ErrNameConstraints,
-				"%s violates the name constraints of a CA above it: %v", describe(path[0]), err)
-			return o, false
-		case x509.CANotAuthorizedForExtKeyUsage:
-			o, _ := fail(stageConstraints, substatus.CertUntrusted, substatus.CertEWrongUsage, idx, ErrWrongUsage,
-				"a CA above %s does not allow its extended key usage: %v", describe(path[0]), err)
-			return o, false
-		}
+	return nil, true
+}
+
+// PolicySet returns the user-constrained policy set (RFC 5280 6.1.6) of an
+// accepted chain under the verifier's policy inputs: nil when the chain
+// is valid for no particular policy, [AnyPolicy] when it is valid for all.
+func (v *Verifier) PolicySet(chain []*x509.Certificate) ([]x509.OID, error) {
+	if len(chain) == 0 {
+		return nil, fmt.Errorf("policy set: empty chain")
 	}
-	o, _ := fail(stageConstraints, substatus.CertUntrusted, substatus.CertEInvalidPolicy, 0, ErrPolicy,
-		"%s fails certificate policy or name processing (RFC 5280 6.1): %v", describe(path[0]), err)
-	return o, false
+	set, pf := processPolicies(chain, v.opts.Policy)
+	if pf != nil {
+		return nil, fmt.Errorf("policy set: %w: %s", ErrPolicy, pf.reason)
+	}
+	return set, nil
 }

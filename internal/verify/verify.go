@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/certgate/certgate/internal/dname"
 	"github.com/certgate/certgate/internal/revocation"
 	"github.com/certgate/certgate/internal/substatus"
 )
@@ -45,16 +46,22 @@ type Options struct {
 	// candidate paths explored (default 32): presented chains are hostile input.
 	MaxDepth int
 	MaxPaths int
+	// Policy are the RFC 5280 6.1.1 policy inputs; the zero value (any
+	// policy, nothing required) is right for a TLS server.
+	Policy PolicyOptions
 }
 
 // Verifier verifies presented chains against fixed trust. It is safe for
 // concurrent use.
 type Verifier struct {
 	opts          Options
-	anchors       map[string][]*x509.Certificate // by RawSubject
+	anchors       map[string][]*x509.Certificate // by dname.Key(RawSubject)
 	anchorRaw     map[string]bool
-	intermediates map[string][]*x509.Certificate // by RawSubject
+	intermediates map[string][]*x509.Certificate // by dname.Key(RawSubject)
 	warnings      []string
+	// signerDepth is how many CRL-signer validations this verifier is
+	// nested in (revchain.go).
+	signerDepth int
 }
 
 // New indexes the trust material. It fails only on unusable input.
@@ -79,7 +86,8 @@ func New(opts Options) (*Verifier, error) {
 			continue
 		}
 		v.anchorRaw[string(c.Raw)] = true
-		v.anchors[string(c.RawSubject)] = append(v.anchors[string(c.RawSubject)], c)
+		k := dname.Key(c.RawSubject)
+		v.anchors[k] = append(v.anchors[k], c)
 		if !isSelfSigned(c) {
 			v.warnings = append(v.warnings, fmt.Sprintf(
 				"trusted root %q (sha256 %s) is not self-signed: certgate uses it as a trust anchor and does not check its own issuer or revocation; chains through its issuer %q are not needed (on IIS this is KB 2802568 and usually ends in 403.16 or 403.7)",
@@ -95,7 +103,8 @@ func New(opts Options) (*Verifier, error) {
 			continue
 		}
 		seen[string(c.Raw)] = true
-		v.intermediates[string(c.RawSubject)] = append(v.intermediates[string(c.RawSubject)], c)
+		k := dname.Key(c.RawSubject)
+		v.intermediates[k] = append(v.intermediates[k], c)
 	}
 	return v, nil
 }
@@ -122,7 +131,7 @@ func NoCertificate() *Outcome {
 func (v *Verifier) VerifyDER(ctx context.Context, presented [][]byte, at time.Time) *Outcome {
 	certs := make([]*x509.Certificate, 0, len(presented))
 	for i, der := range presented {
-		c, err := x509.ParseCertificate(der)
+		c, err := ParseCertificate(der)
 		if err != nil {
 			role := RoleIntermediate
 			if i == 0 {
@@ -233,7 +242,7 @@ func (v *Verifier) evaluate(ctx context.Context, path []*x509.Certificate, at ti
 		// RFC 5280 6.1.4(l,m): non-self-issued intermediates below this CA.
 		below := 0
 		for j := 1; j < i; j++ {
-			if !bytes.Equal(path[j].RawSubject, path[j].RawIssuer) {
+			if !selfIssued(path[j]) {
 				below++
 			}
 		}
@@ -248,7 +257,7 @@ func (v *Verifier) evaluate(ctx context.Context, path []*x509.Certificate, at ti
 			// anchor is an input, not a certificate of the path).
 			break
 		}
-		if exts := path[i].UnhandledCriticalExtensions; len(exts) > 0 {
+		if exts := unhandledCritical(path[i]); len(exts) > 0 {
 			return fail(stageStructure, substatus.CertUntrusted, substatus.CertECritical, i, ErrCriticalExtension,
 				"%s has a critical extension certgate does not enforce (%v), so it must be rejected (RFC 5280 4.2)", describe(path[i]), exts)
 		}
@@ -270,37 +279,44 @@ func (v *Verifier) evaluate(ctx context.Context, path []*x509.Certificate, at ti
 
 	// 4. Usage of the leaf, and EKU nesting through the intermediates as
 	// CryptoAPI and Go both enforce.
-	leaf := path[0]
-	want, wantName := x509.ExtKeyUsageClientAuth, "clientAuth"
-	if v.opts.Purpose == PurposeServerAuth {
-		want, wantName = x509.ExtKeyUsageServerAuth, "serverAuth"
-	}
-	if leaf.KeyUsage != 0 && leaf.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
-		return fail(stageUsage, substatus.CertUntrusted, substatus.CertEWrongUsage, 0, ErrWrongUsage,
-			"%s has a Key Usage extension without digitalSignature (it has %s), so it cannot sign the TLS handshake", describe(leaf), keyUsageNames(leaf.KeyUsage))
-	}
-	for i := 0; i < last || (last == 0 && i == 0); i++ {
-		c := path[i]
-		if !ekuAllows(c, want) {
-			what := "the leaf"
-			if i > 0 {
-				what = "a CA above the leaf"
-			}
-			return fail(stageUsage, substatus.CertUntrusted, substatus.CertEWrongUsage, i, ErrWrongUsage,
-				"%s has an Extended Key Usage without %s (it has %s): %s is not allowed for %s authentication", describe(c), wantName, ekuNames(c), what, wantName[:len(wantName)-4])
+	// A CRL signer's path (revchain.go) needs cRLSign, not a TLS usage.
+	if v.opts.Purpose == purposeCRLSigner {
+		if ku := path[0].KeyUsage; ku != 0 && ku&x509.KeyUsageCRLSign == 0 {
+			return fail(stageUsage, substatus.CertUntrusted, substatus.CertEWrongUsage, 0, ErrWrongUsage,
+				"%s signed a CRL but its Key Usage does not include cRLSign (it has %s)", describe(path[0]), keyUsageNames(ku))
 		}
-	}
-	if v.opts.Purpose == PurposeServerAuth && v.opts.PeerName != "" {
-		if err := leaf.VerifyHostname(v.opts.PeerName); err != nil {
-			return fail(stageUsage, substatus.CertUntrusted, substatus.CertEInvalidName, 0, ErrWrongUsage,
-				"%s is not valid for %q: %v", describe(leaf), v.opts.PeerName, err)
+	} else {
+		leaf := path[0]
+		want, wantName := x509.ExtKeyUsageClientAuth, "clientAuth"
+		if v.opts.Purpose == PurposeServerAuth {
+			want, wantName = x509.ExtKeyUsageServerAuth, "serverAuth"
+		}
+		if leaf.KeyUsage != 0 && leaf.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
+			return fail(stageUsage, substatus.CertUntrusted, substatus.CertEWrongUsage, 0, ErrWrongUsage,
+				"%s has a Key Usage extension without digitalSignature (it has %s), so it cannot sign the TLS handshake", describe(leaf), keyUsageNames(leaf.KeyUsage))
+		}
+		for i := 0; i < last || (last == 0 && i == 0); i++ {
+			c := path[i]
+			if !ekuAllows(c, want) {
+				what := "the leaf"
+				if i > 0 {
+					what = "a CA above the leaf"
+				}
+				return fail(stageUsage, substatus.CertUntrusted, substatus.CertEWrongUsage, i, ErrWrongUsage,
+					"%s has an Extended Key Usage without %s (it has %s): %s is not allowed for %s authentication", describe(c), wantName, ekuNames(c), what, wantName[:len(wantName)-4])
+			}
+		}
+		if v.opts.Purpose == PurposeServerAuth && v.opts.PeerName != "" {
+			if err := leaf.VerifyHostname(v.opts.PeerName); err != nil {
+				return fail(stageUsage, substatus.CertUntrusted, substatus.CertEInvalidName, 0, ErrWrongUsage,
+					"%s is not valid for %q: %v", describe(leaf), v.opts.PeerName, err)
+			}
 		}
 	}
 
-	// 5. Name constraints and certificate policies: rare in private PKIs and
-	// intricate, so they are delegated to crypto/x509 on exactly this path.
-	if needsConstraintCheck(path) {
-		if o, ok := v.checkConstraints(path, at, fail); !ok {
+	// 5. Name constraints and certificate policies (constraints.go).
+	if v.needsConstraintCheck(path) {
+		if o, ok := v.checkConstraints(path, fail); !ok {
 			return o, stageConstraints
 		}
 	}
@@ -317,7 +333,7 @@ func (v *Verifier) evaluate(ctx context.Context, path []*x509.Certificate, at ti
 			return fail(stageRevocation, substatus.CertRevoked, substatus.CryptERevocationOffline, i, ErrRevocationOffline,
 				"revocation check of %s was cancelled: %v", describe(path[i]), err)
 		}
-		r := v.opts.Revocation.Check(ctx, path[i], path[i+1], at)
+		r := v.checkRevocation(ctx, path, i, at)
 		out.Revocation[i] = r
 		switch r.Status {
 		case revocation.Revoked:
@@ -360,7 +376,7 @@ func (v *Verifier) incomplete(path []*x509.Certificate, presented []*x509.Certif
 		return o
 	}
 	o.Code = substatus.CertEChaining
-	if cands := v.anchors[string(top.RawIssuer)]; len(cands) > 0 || len(v.intermediates[string(top.RawIssuer)]) > 0 {
+	if k := dname.Key(top.RawIssuer); len(v.anchors[k]) > 0 || len(v.intermediates[k]) > 0 {
 		o.Code = substatus.TrustECertSignature
 		o.Reason = fmt.Sprintf("%s names issuer %q, but no certificate with that name in the trust store or the presented chain has the key that signed it", describe(top), top.Issuer.String())
 		o.Err = fmt.Errorf("%w: %s", ErrSignature, o.Reason)
@@ -387,7 +403,7 @@ func (b *builder) build(path []*x509.Certificate) {
 	}
 	cur := path[len(path)-1]
 	found := false
-	for _, a := range b.v.anchors[string(cur.RawIssuer)] {
+	for _, a := range b.v.anchors[dname.Key(cur.RawIssuer)] {
 		if bytes.Equal(a.Raw, cur.Raw) {
 			continue
 		}
@@ -434,12 +450,13 @@ func (b *builder) issuerCandidates(cur *x509.Certificate) []*x509.Certificate {
 		}
 		match = append(match, c)
 	}
+	issuer := dname.Key(cur.RawIssuer)
 	for _, c := range b.presented {
-		if c != nil && bytes.Equal(c.RawSubject, cur.RawIssuer) {
+		if c != nil && dname.Key(c.RawSubject) == issuer {
 			add(c)
 		}
 	}
-	for _, c := range b.v.intermediates[string(cur.RawIssuer)] {
+	for _, c := range b.v.intermediates[issuer] {
 		dup := false
 		for _, p := range b.presented {
 			if p != nil && bytes.Equal(p.Raw, c.Raw) {
@@ -486,7 +503,7 @@ func checkSignature(child, parent *x509.Certificate) error {
 }
 
 func isSelfSigned(c *x509.Certificate) bool {
-	if !bytes.Equal(c.RawSubject, c.RawIssuer) {
+	if !selfIssued(c) {
 		return false
 	}
 	return checkSignature(c, c) == nil
@@ -524,4 +541,3 @@ func describe(c *x509.Certificate) string {
 	}
 	return fmt.Sprintf("certificate %q", name)
 }
-

@@ -1,0 +1,27 @@
+package certfile
+
+import "errors"
+
+// Sentinel errors; match them with errors.Is. Returned errors wrap them with
+// the file (and PEM block) concerned.
+var (
+	// ErrEmptyFile is returned for a zero-length (or whitespace-only) file.
+	ErrEmptyFile = errors.New("file is empty")
+	// ErrMalformedPEM is returned when a "-----BEGIN" line starts a block
+	// that does not decode (bad base64, missing END line).
+	ErrMalformedPEM = errors.New("malformed PEM block")
+	// ErrNoCertificates is returned when a file or directory yields no
+	// certificate at all.
+	ErrNoCertificates = errors.New("no certificates found")
+	// ErrNoKey is returned when a key file holds no private key.
+	ErrNoKey = errors.New("no private key found")
+	// ErrEncryptedKey is returned for password-protected keys, which
+	// certgate cannot prompt for at startup or reload.
+	ErrEncryptedKey = errors.New("encrypted private keys are not supported")
+	// ErrUnsupportedKey is returned for a private key that cannot sign a
+	// TLS handshake (for example an X25519 key).
+	ErrUnsupportedKey = errors.New("unsupported private key type")
+	// ErrKeyMismatch is returned when the private key does not belong to
+	// the first certificate of the certificate file.
+	ErrKeyMismatch = errors.New("private key does not match the certificate")
+)

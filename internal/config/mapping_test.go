@@ -1,0 +1,188 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// siteWithMapping is a valid one-site config whose mapping block is body,
+// indented under "mapping:".
+func siteWithMapping(body string) string {
+	var b strings.Builder
+	b.WriteString(`sites:
+  - name: app
+    hosts: [app.example.test]
+    certificate: {cert: server.pem, key: server.key}
+    upstream: echo
+    client_auth:
+      trust: {roots: roots.pem}
+    locations:
+      - {path: /, client_cert: require}
+    mapping:
+`)
+	for _, l := range strings.Split(strings.Trim(body, "\n"), "\n") {
+		b.WriteString("      " + l + "\n")
+	}
+	return b.String()
+}
+
+const fp64 = "3f:2a:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd"
+
+func TestMappingValidConfig(t *testing.T) {
+	c, err := Parse([]byte(siteWithMapping(`
+required: true
+one_to_one:
+  - {fingerprint: "`+fp64+`", user: alice, groups: [admins]}
+  - {cert: certs/bob.pem, user: bob}
+many_to_one:
+  - name: contractors
+    match: {subject: {O: "Contractors*"}}
+    deny: true
+  - name: services
+    match:
+      subject: {ou: Services, CN: "web[0-9]*"}
+      issuer: {CN: "Corp Issuing CA ?", DC: corp}
+      san: {uri: "spiffe://corp.example/*", dns: "*.corp.example"}
+    issuer_fingerprint: "sha256 Fingerprint=`+strings.ToUpper(fp64)+`"
+    user: "svc-{CN}"
+    groups: [services]
+  - name: everyone-else
+    match: {}
+    user: guest
+upn: {enabled: false}
+`)), "dir/certgate.yaml")
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	m := c.Sites[0].Mapping
+	if got := m.OneToOne[1].Cert; got != "dir/certs/bob.pem" {
+		t.Errorf("one_to_one[1].cert = %q, want it resolved against the config directory", got)
+	}
+	if m.ManyToOne[1].Match.Subject["ou"] != "Services" || m.ManyToOne[1].Match.SAN.URI != "spiffe://corp.example/*" {
+		t.Errorf("many_to_one[1] decoded as %+v", m.ManyToOne[1])
+	}
+}
+
+func TestMappingValidationErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		path string // full field path the error must name
+		msg  string
+	}{
+		{"bad glob", `
+many_to_one:
+  - {match: {subject: {CN: a}}, user: a}
+  - {match: {subject: {CN: b}}, user: b}
+  - {match: {subject: {CN: c}}, user: c}
+  - {match: {subject: {OU: "["}}, user: d}
+`, "sites[0].mapping.many_to_one[3].match.subject.OU", `bad glob pattern "[": unterminated character class`},
+		{"bad issuer glob", `many_to_one: [{match: {issuer: {O: "a]"}}, user: x}]`, "sites[0].mapping.many_to_one[0].match.issuer.O", "unmatched ]"},
+		{"bad san glob", `many_to_one: [{match: {san: {email: "[z-a]*"}}, user: x}]`, "sites[0].mapping.many_to_one[0].match.san.email", "out of order"},
+		{"empty pattern", `many_to_one: [{match: {subject: {CN: ""}}, user: x}]`, "sites[0].mapping.many_to_one[0].match.subject.CN", "empty pattern"},
+		{"unknown attribute", `many_to_one: [{match: {subject: {UID: jdoe}}, user: x}]`, "sites[0].mapping.many_to_one[0].match.subject.UID", `unknown attribute "UID" (want one of CN, O, OU, C, L, ST, E, DC, serialNumber)`},
+		{"attribute twice", `many_to_one: [{match: {subject: {CN: a, cn: b}}, user: x}]`, "sites[0].mapping.many_to_one[0].match.subject.cn", "already given"},
+		{"unknown san type", `many_to_one: [{match: {san: {ip: 10.0.0.1}}, user: x}]`, "sites[0].mapping.many_to_one[0].match.san", `unknown field "ip"`},
+		{"neither user nor deny", `many_to_one: [{match: {subject: {CN: a}}}]`, "sites[0].mapping.many_to_one[0]", "needs user: (the user to map to) or deny: true"},
+		{"user and deny", `many_to_one: [{match: {subject: {CN: a}}, user: a, deny: true}]`, "sites[0].mapping.many_to_one[0].deny", "not both"},
+		{"deny with groups", `many_to_one: [{match: {subject: {CN: a}}, deny: true, groups: [g]}]`, "sites[0].mapping.many_to_one[0].groups", "has no effect"},
+		{"bad template", `many_to_one: [{match: {subject: {CN: a}}, user: "svc-{UID}"}]`, "sites[0].mapping.many_to_one[0].user", "unknown placeholder {UID}"},
+		{"bad pin", `many_to_one: [{match: {subject: {CN: a}}, issuer_fingerprint: abcd, user: a}]`, "sites[0].mapping.many_to_one[0].issuer_fingerprint", "want 32 bytes"},
+		{"sha1 pin", `many_to_one: [{match: {subject: {CN: a}}, issuer_fingerprint: "` + strings.Repeat("ab", 20) + `", user: a}]`, "sites[0].mapping.many_to_one[0].issuer_fingerprint", "SHA-1"},
+		{"duplicate names", `many_to_one: [{name: x, match: {subject: {CN: a}}, user: a}, {name: X, match: {subject: {CN: b}}, user: b}]`, "sites[0].mapping.many_to_one[1].name", "must be unique"},
+		{"unreachable after catch-all", `many_to_one: [{match: {}, user: a}, {match: {subject: {CN: b}}, user: b}]`, "sites[0].mapping.many_to_one[1]", "unreachable"},
+		{"upn unreachable after catch-all", `{many_to_one: [{user: a}], upn: {enabled: true}}`, "sites[0].mapping.upn.enabled", "unreachable"},
+		{"group with comma", `many_to_one: [{match: {subject: {CN: a}}, user: a, groups: ["a,b"]}]`, "sites[0].mapping.many_to_one[0].groups[0]", "comma"},
+		{"user with newline", `one_to_one: [{fingerprint: "` + fp64 + `", user: "a\nb"}]`, "sites[0].mapping.one_to_one[0].user", "control character"},
+		{"one_to_one template", `one_to_one: [{fingerprint: "` + fp64 + `", user: "{CN}"}]`, "sites[0].mapping.one_to_one[0].user", "templates"},
+		{"one_to_one both", `one_to_one: [{fingerprint: "` + fp64 + `", cert: a.pem, user: a}]`, "sites[0].mapping.one_to_one[0]", "not both"},
+		{"one_to_one neither", `one_to_one: [{user: a}]`, "sites[0].mapping.one_to_one[0]", "needs fingerprint:"},
+		{"one_to_one no user", `one_to_one: [{fingerprint: "` + fp64 + `"}]`, "sites[0].mapping.one_to_one[0]", "needs user:"},
+		{"one_to_one bad hex", `one_to_one: [{fingerprint: "zz", user: a}]`, "sites[0].mapping.one_to_one[0].fingerprint", "not hex"},
+		{"one_to_one duplicate", `one_to_one: [{fingerprint: "` + fp64 + `", user: a}, {fingerprint: "` + strings.ReplaceAll(fp64, ":", "") + `", user: b}]`, "sites[0].mapping.one_to_one[1].fingerprint", "already mapped by sites[0].mapping.one_to_one[0]"},
+		{"required without rules", `required: true`, "sites[0].mapping.required", "no rules"},
+		{"fallback without upn", `upn: {fallback_email: true}`, "sites[0].mapping.upn.fallback_email", "no effect without upn.enabled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(siteWithMapping(tt.body)), "certgate.yaml")
+			if err == nil {
+				t.Fatal("Parse succeeded, want an error")
+			}
+			var found *FieldError
+			for _, e := range flatten(err) {
+				var fe *FieldError
+				if errors.As(e, &fe) && fe.Path == tt.path {
+					found = fe
+					break
+				}
+			}
+			if found == nil {
+				t.Fatalf("no error at %s; got:\n%v", tt.path, err)
+			}
+			if !strings.Contains(found.Error(), tt.msg) {
+				t.Errorf("error at %s = %q, want it to contain %q", tt.path, found.Error(), tt.msg)
+			}
+			if found.Line == 0 {
+				t.Errorf("error at %s has no line number: %v", tt.path, found)
+			}
+		})
+	}
+}
+
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
+
+func TestParseFingerprint(t *testing.T) {
+	want := [32]byte{0x3f, 0x2a, 0x00, 0x11}
+	for _, in := range []string{
+		"3f2a0011" + strings.Repeat("00", 28),
+		"3F:2A:00:11" + strings.Repeat(":00", 28),
+		"3f 2a 00 11" + strings.Repeat(" 00", 28),
+		"sha256 Fingerprint=3F:2A:00:11" + strings.Repeat(":00", 28),
+	} {
+		got, err := ParseFingerprint(in)
+		if err != nil || got != want {
+			t.Errorf("ParseFingerprint(%q) = %x, %v", in, got, err)
+		}
+	}
+}
+
+func TestCheckNames(t *testing.T) {
+	tests := []struct {
+		name      string
+		userOK    bool
+		groupOK   bool
+		errSubstr string
+	}{
+		{"alice", true, true, ""},
+		{"Doe, John", true, false, "comma"},
+		{"jörg@corp.example", true, true, ""},
+		{"", false, false, "empty"},
+		{" alice", false, false, "white space"},
+		{"a\r\nX-Evil: 1", false, false, "control character"},
+		{"a\x7f", false, false, "control character"},
+		{"a\u0085b", false, false, "control character"},
+		{strings.Repeat("a", 257), false, false, "longer than 256"},
+		{"a\xff", false, false, "UTF-8"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := CheckUserName(tt.name); (err == nil) != tt.userOK || (err != nil && !strings.Contains(err.Error(), tt.errSubstr)) {
+				t.Errorf("CheckUserName = %v, want ok=%v (%s)", err, tt.userOK, tt.errSubstr)
+			}
+			if err := CheckGroupName(tt.name); (err == nil) != tt.groupOK || (err != nil && !strings.Contains(err.Error(), tt.errSubstr)) {
+				t.Errorf("CheckGroupName = %v, want ok=%v (%s)", err, tt.groupOK, tt.errSubstr)
+			}
+		})
+	}
+}

@@ -1,0 +1,422 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Validate checks the whole config after ApplyDefaults and reports every
+// problem found, not just the first: the result is nil or an errors.Join of
+// *FieldError, one per problem, in file order. Each struct checks its own
+// fields; checks that span structs (a location requiring certificates needs
+// trust roots, host names unique across sites) live with the smallest struct
+// that sees both sides.
+func (c *Config) Validate() error {
+	v := &validator{c: c}
+	c.validate(v)
+	return errors.Join(v.errs...)
+}
+
+// validator collects problems; add is also the callback handed to the
+// mapping block's validate hook.
+type validator struct {
+	c    *Config
+	errs []error
+}
+
+func (v *validator) add(path string, err error) {
+	v.errs = append(v.errs, v.c.FieldErr(path, err))
+}
+
+func (v *validator) addf(path, format string, args ...any) {
+	v.add(path, fmt.Errorf(format, args...))
+}
+
+// oneOf checks an enumerated value.
+func (v *validator) oneOf(path, got string, allowed []string) {
+	if slices.Contains(allowed, got) {
+		return
+	}
+	if got == "" {
+		v.addf(path, "must be set to one of %s", strings.Join(allowed, ", "))
+		return
+	}
+	v.addf(path, "must be one of %s (got %q)", strings.Join(allowed, ", "), got)
+}
+
+func (c *Config) validate(v *validator) {
+	if err := checkListen(c.Listen); err != nil {
+		v.add("listen", err)
+	}
+	c.Timeouts.validate(v, "timeouts")
+	if c.Admin.Listen != AdminOff {
+		if err := checkListen(c.Admin.Listen); err != nil {
+			v.add("admin.listen", fmt.Errorf("%w, or %q to disable the admin listener", err, AdminOff))
+		} else if c.Admin.Listen == c.Listen {
+			v.addf("admin.listen", "must differ from listen (%s): metrics and reload are served on their own listener", c.Listen)
+		}
+	}
+	v.oneOf("log.format", c.Log.Format, logFormatValues)
+	v.oneOf("log.level", c.Log.Level, logLevelValues)
+	c.AccessLog.validate(v, "access_log")
+
+	if len(c.Sites) == 0 {
+		v.add("sites", fmt.Errorf("%w: define at least one site (name, hosts, certificate, upstream)", ErrNoSites))
+		return
+	}
+
+	names := map[string]int{}    // site name -> index
+	hosts := map[string]string{} // host -> path of its first use
+	defaultSite := -1
+	for i := range c.Sites {
+		s := &c.Sites[i]
+		p := "sites[" + strconv.Itoa(i) + "]"
+		s.validate(v, p)
+
+		if s.Name != "" {
+			if j, dup := names[s.Name]; dup {
+				v.addf(p+".name", "%q is already the name of sites[%d]; site names must be unique", s.Name, j)
+			} else {
+				names[s.Name] = i
+			}
+		}
+		for j, h := range s.Hosts {
+			hp := p + ".hosts[" + strconv.Itoa(j) + "]"
+			if checkHost(h) != nil {
+				continue // reported by Site.validate
+			}
+			if first, dup := hosts[h]; dup {
+				v.addf(hp, "%q is already listed at %s; each host name selects exactly one site", h, first)
+				continue
+			}
+			hosts[h] = hp
+		}
+		if s.Default {
+			if defaultSite >= 0 {
+				v.addf(p+".default", "only one site can be the default; sites[%d] (%q) already is", defaultSite, c.Sites[defaultSite].Name)
+			} else {
+				defaultSite = i
+			}
+		}
+	}
+	// The default site serves connections without SNI or with an unknown
+	// name; without an explicit one the first site does. Any other site
+	// without hosts could never be selected.
+	if defaultSite < 0 {
+		defaultSite = 0
+	}
+	for i := range c.Sites {
+		if i != defaultSite && len(c.Sites[i].Hosts) == 0 {
+			v.addf("sites["+strconv.Itoa(i)+"].hosts", "must list at least one host name: only the default site (sites[%d]) is used without a matching SNI name", defaultSite)
+		}
+	}
+}
+
+func (t *Timeouts) validate(v *validator, p string) {
+	for _, d := range []struct {
+		name string
+		val  time.Duration
+	}{
+		{"handshake", t.Handshake},
+		{"read_header", t.ReadHeader},
+		{"idle", t.Idle},
+		{"shutdown", t.Shutdown},
+		{"upstream", t.Upstream},
+	} {
+		if d.val < 0 {
+			v.addf(p+"."+d.name, "must not be negative (got %v)", d.val)
+		}
+	}
+}
+
+func (a *AccessLog) validate(v *validator, p string) {
+	if a == nil {
+		return
+	}
+	if strings.TrimSpace(a.Dir) == "" {
+		v.addf(p+".dir", "must be set to the directory the W3C log files are written to")
+	}
+	v.oneOf(p+".rollover", a.Rollover, rolloverValues)
+	if a.MaxSize < 0 || (a.Rollover == RolloverSize && a.MaxSize == 0) {
+		v.addf(p+".max_size", "must be > 0 bytes (got %d)", a.MaxSize)
+	}
+	if a.Buffer <= 0 {
+		v.addf(p+".buffer", "must be > 0 lines (got %d)", a.Buffer)
+	}
+}
+
+// siteName is what a site name may contain: it appears in metric labels,
+// log lines and access log file names.
+func checkSiteName(name string) error {
+	if name == "" {
+		return errors.New("must be set: metrics, logs and errors identify the site by it")
+	}
+	if len(name) > 64 {
+		return fmt.Errorf("must be at most 64 characters (got %d)", len(name))
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+			return fmt.Errorf("may contain only letters, digits, '-', '_' and '.' (got %q)", name)
+		}
+	}
+	return nil
+}
+
+func (s *Site) validate(v *validator, p string) {
+	if err := checkSiteName(s.Name); err != nil {
+		v.add(p+".name", err)
+	}
+	for j, h := range s.Hosts {
+		if err := checkHost(h); err != nil {
+			v.add(p+".hosts["+strconv.Itoa(j)+"]", err)
+		}
+	}
+	if s.Certificate.Cert == "" {
+		v.addf(p+".certificate.cert", "must be set to the server certificate file (PEM, leaf first, then its chain)")
+	}
+	if s.Certificate.Key == "" {
+		v.addf(p+".certificate.key", "must be set to the server private key file (PEM)")
+	}
+	if err := checkUpstream(s.Upstream); err != nil {
+		v.add(p+".upstream", err)
+	}
+	s.ClientAuth.validate(v, p+".client_auth")
+	if s.Mapping != nil {
+		s.Mapping.validate(p+".mapping", v.add)
+	}
+	s.Forward.validate(v, p+".forward")
+
+	paths := map[string]int{}
+	needsCert := -1
+	for j := range s.Locations {
+		lp := p + ".locations[" + strconv.Itoa(j) + "]"
+		l := &s.Locations[j]
+		l.validate(v, lp)
+		if k, dup := paths[l.Path]; dup && l.Path != "" {
+			v.addf(lp+".path", "%q is already the path of locations[%d]; each path prefix needs one rule", l.Path, k)
+		} else {
+			paths[l.Path] = j
+		}
+		if needsCert < 0 && (l.ClientCert == ClientCertAccept || l.ClientCert == ClientCertRequire) {
+			needsCert = j
+		}
+	}
+	if needsCert >= 0 && len(s.ClientAuth.Trust.Roots) == 0 {
+		l := s.Locations[needsCert]
+		v.addf(p+".client_auth.trust.roots", "must list at least one CA certificate file: locations[%d] (path %q) has client_cert: %s, and client certificates are only verified against configured roots",
+			needsCert, l.Path, l.ClientCert)
+	}
+	s.AccessLog.validate(v, p+".access_log")
+}
+
+// checkHost validates a SNI host name: a DNS name, or a wildcard whose
+// whole leading label is "*" (the only form TLS certificates and SNI
+// matching use, RFC 6125 section 6.4.3).
+func checkHost(h string) error {
+	if h == "" {
+		return errors.New("must not be empty")
+	}
+	if _, err := netip.ParseAddr(h); err == nil {
+		return fmt.Errorf("%q is an IP address, which clients never send as SNI (RFC 6066 section 3); list DNS names, or make this the default site", h)
+	}
+	if strings.Contains(h, ":") || strings.Contains(h, "/") {
+		return fmt.Errorf("must be a host name without scheme, port or path (got %q)", h)
+	}
+	name := h
+	if rest, ok := strings.CutPrefix(h, "*."); ok {
+		name = rest
+	}
+	if strings.Contains(name, "*") {
+		return fmt.Errorf("a wildcard is allowed only as the whole leading label, as in *.example.test (got %q)", h)
+	}
+	if err := checkHostname(name); err != nil {
+		return fmt.Errorf("%w (got %q)", err, h)
+	}
+	return nil
+}
+
+// checkHostname validates a DNS name (letters, digits, '-' and '_' per
+// label, as seen in practice; labels of 1..63 bytes; 253 bytes in all).
+func checkHostname(name string) error {
+	if len(name) > 253 {
+		return errors.New("must be at most 253 characters")
+	}
+	for _, label := range strings.Split(name, ".") {
+		if label == "" || len(label) > 63 {
+			return errors.New("must be a DNS name with labels of 1 to 63 characters")
+		}
+		if label[0] == '-' || label[len(label)-1] == '-' {
+			return errors.New("DNS labels must not start or end with '-'")
+		}
+		for _, r := range label {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+				return fmt.Errorf("DNS names may contain only letters, digits, '-' and '_' (found %q)", r)
+			}
+		}
+	}
+	return nil
+}
+
+func checkListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("must be host:port, such as 127.0.0.1:8443 or [::1]:8443 (got %q)", addr)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("port must be a number from 0 to 65535 (got %q)", port)
+	}
+	if host == "" {
+		return nil // all interfaces
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return nil
+	}
+	if err := checkHostname(host); err != nil {
+		return fmt.Errorf("host must be an IP address or a host name (got %q): %w", host, err)
+	}
+	return nil
+}
+
+func checkUpstream(u string) error {
+	if u == UpstreamEcho {
+		return nil
+	}
+	want := fmt.Sprintf("must be %q or an absolute http:// or https:// URL with a host", UpstreamEcho)
+	if u == "" {
+		return errors.New(want)
+	}
+	parsed, err := url.Parse(u)
+	if err != nil || parsed.Scheme == "" || parsed.Host == "" && parsed.Opaque != "" {
+		if !strings.Contains(u, "://") {
+			return fmt.Errorf("%s (got %q; did you mean \"http://%s\"?)", want, u, u)
+		}
+		return fmt.Errorf("%s (got %q)", want, u)
+	}
+	if parsed.Scheme != "http" && parsed.Scheme != "https" {
+		return fmt.Errorf("%s (got scheme %q)", want, parsed.Scheme)
+	}
+	if parsed.Host == "" || parsed.Hostname() == "" {
+		return fmt.Errorf("%s (got %q, which has no host)", want, u)
+	}
+	if parsed.Fragment != "" || strings.Contains(u, "#") {
+		return fmt.Errorf("must not contain a #fragment (got %q)", u)
+	}
+	return nil
+}
+
+func (a *ClientAuth) validate(v *validator, p string) {
+	checkPaths(v, p+".trust.roots", a.Trust.Roots)
+	checkPaths(v, p+".trust.intermediates", a.Trust.Intermediates)
+	a.IssuerList.validate(v, p+".issuer_list")
+	a.Revocation.validate(v, p+".revocation")
+}
+
+// checkPaths rejects empty entries, which would otherwise resolve to the
+// config directory itself.
+func checkPaths(v *validator, p string, ps Paths) {
+	for i, path := range ps {
+		if strings.TrimSpace(path) == "" {
+			if len(ps) == 1 {
+				v.addf(p, "must not be an empty path")
+			} else {
+				v.addf(p+"["+strconv.Itoa(i)+"]", "must not be an empty path")
+			}
+		}
+	}
+}
+
+func (il *IssuerList) validate(v *validator, p string) {
+	checkPaths(v, p+".source", il.Source)
+	if il.WarnBytes != nil && *il.WarnBytes <= 0 {
+		v.addf(p+".warn_bytes", "must be > 0 (got %d)", *il.WarnBytes)
+	}
+	if il.MaxBytes != nil && (*il.MaxBytes <= 0 || *il.MaxBytes > MaxIssuerListBytes) {
+		v.addf(p+".max_bytes", "must be from 1 to %d, the most CA-name bytes a TLS CertificateRequest can carry (got %d)", MaxIssuerListBytes, *il.MaxBytes)
+	}
+}
+
+func (r *Revocation) validate(v *validator, p string) {
+	v.oneOf(p+".mode", r.Mode, revocationModes)
+	v.oneOf(p+".prefer", r.Prefer, preferValues)
+	v.oneOf(p+".on_unavailable", r.OnUnavailable, onUnavailableValues)
+	checkPaths(v, p+".crls", r.CRLs)
+	if r.MaxAge < 0 {
+		v.addf(p+".max_age", "must not be negative (got %v); 0 refetches only at nextUpdate", r.MaxAge)
+	}
+	if r.Timeout <= 0 {
+		v.addf(p+".timeout", "must be > 0 (got %v)", r.Timeout)
+	}
+	if r.MaxBytes <= 0 {
+		v.addf(p+".max_bytes", "must be > 0 (got %d)", r.MaxBytes)
+	}
+	if r.MaxConcurrent <= 0 {
+		v.addf(p+".max_concurrent", "must be > 0 (got %d)", r.MaxConcurrent)
+	}
+	for i, h := range r.AllowHosts {
+		hp := p + ".allow_hosts[" + strconv.Itoa(i) + "]"
+		if _, err := netip.ParseAddr(h); err == nil {
+			continue
+		}
+		if h == "" || strings.ContainsAny(h, ":/") {
+			v.addf(hp, "must be a host name or IP address without scheme, port or path (got %q)", h)
+			continue
+		}
+		if err := checkHostname(h); err != nil {
+			v.addf(hp, "%v (got %q)", err, h)
+		}
+	}
+}
+
+func (f *Forward) validate(v *validator, p string) {
+	if err := checkHeaderName(f.UserHeader); err != nil {
+		v.add(p+".user_header", err)
+	}
+	if err := checkHeaderName(f.GroupsHeader); err != nil {
+		v.add(p+".groups_header", err)
+	}
+	if f.UserHeader != "" && strings.EqualFold(f.UserHeader, f.GroupsHeader) {
+		v.addf(p+".groups_header", "must differ from user_header (both are %q)", f.UserHeader)
+	}
+}
+
+// checkHeaderName accepts an RFC 9110 section 5.1 field name (a token).
+func checkHeaderName(h string) error {
+	if h == "" {
+		return errors.New("must be an HTTP header name")
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
+			continue
+		}
+		return fmt.Errorf("must be an HTTP header name (letters, digits and !#$%%&'*+-.^_`|~), got %q", h)
+	}
+	return nil
+}
+
+func (l *Location) validate(v *validator, p string) {
+	switch {
+	case !strings.HasPrefix(l.Path, "/"):
+		v.addf(p+".path", "must start with \"/\" (got %q)", l.Path)
+	case strings.ContainsAny(l.Path, "?#"):
+		v.addf(p+".path", "must be a path prefix without ?query or #fragment (got %q)", l.Path)
+	}
+	v.oneOf(p+".client_cert", l.ClientCert, clientCertValues)
+	if l.ClientCert == ClientCertIgnore {
+		// With ignore no certificate is used, so no user is ever known and
+		// the allow list would deny everyone.
+		if len(l.AllowUsers) > 0 {
+			v.addf(p+".allow_users", "needs client_cert: accept or require: with ignore no user is ever identified")
+		}
+		if len(l.AllowGroups) > 0 {
+			v.addf(p+".allow_groups", "needs client_cert: accept or require: with ignore no user is ever identified")
+		}
+	}
+}

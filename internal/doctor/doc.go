@@ -1,0 +1,14 @@
+// Package doctor is the logic behind certgate's troubleshooting commands
+// (`explain`, `lint`, `select`, `probe`): it answers "why was my certificate
+// not offered / not accepted" from the same catalogue (internal/substatus)
+// and the same issuer-list arithmetic (internal/issuerlist) the gateway uses.
+//
+// Every command returns a report value with a text rendering for people
+// (WriteText) and JSON tags for machines; the cmd/certgate wiring only
+// parses flags, calls one function and maps the report to an exit code
+// (0 clean/accepted, 1 findings/rejected, 2 usage or input error).
+//
+// Network access is limited to probe, which dials the one URL it is given
+// with timeouts on dial, handshake and read so that a silent server cannot
+// hang the command.
+package doctor

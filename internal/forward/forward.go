@@ -1,0 +1,241 @@
+package forward
+
+import (
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/certgate/certgate/internal/config"
+)
+
+// RFC 9440 header names.
+const (
+	HeaderClientCert      = "Client-Cert"
+	HeaderClientCertChain = "Client-Cert-Chain"
+)
+
+// alwaysStripped are removed from every client request whatever the
+// configuration: the RFC 9440 headers and the X-Forwarded-* family certgate
+// sets itself, Forwarded (RFC 7239), which certgate does not set and an
+// upstream must not believe from a client, Envoy's X-Forwarded-Client-Cert
+// that upstreams used to Envoy trust, and the default user and groups
+// headers, so that changing user_header cannot leave the old name open.
+var alwaysStripped = []string{
+	HeaderClientCert,
+	HeaderClientCertChain,
+	"Forwarded",
+	"X-Forwarded-For",
+	"X-Forwarded-Host",
+	"X-Forwarded-Proto",
+	"X-Forwarded-Client-Cert",
+	config.DefaultUserHeader,
+	config.DefaultGroupsHeader,
+}
+
+// Names returns the header names certgate sets for a site with forward
+// settings f, beyond the always-stripped ones: its user and groups headers.
+func Names(f config.Forward) []string {
+	var out []string
+	for _, n := range []string{f.UserHeader, f.GroupsHeader} {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// StripSpoofable deletes from h every header named in names or in the
+// always-stripped list (RFC 9440 Client-Cert(-Chain), Forwarded,
+// X-Forwarded-For/-Host/-Proto/-Client-Cert, X-Remote-User/-Groups), in any
+// letter case, with "_" in place of "-", and however often repeated. It
+// walks the map rather than calling h.Del because a key can sit in the map
+// in non-canonical form (a Header built by hand, HTTP/2 or trailer
+// handling), which Del would miss. It returns the keys removed, as they
+// were in the map, for logging: a client sending them is probing.
+func StripSpoofable(h http.Header, names []string) (removed []string) {
+	if len(h) == 0 {
+		return nil
+	}
+	for k := range h {
+		if isStripped(k, names) {
+			delete(h, k)
+			removed = append(removed, k)
+		}
+	}
+	return removed
+}
+
+func isStripped(key string, names []string) bool {
+	for _, n := range alwaysStripped {
+		if sameHeader(key, n) {
+			return true
+		}
+	}
+	for _, n := range names {
+		if sameHeader(key, n) {
+			return true
+		}
+	}
+	return false
+}
+
+// sameHeader compares header names ASCII-case-insensitively with '_' and
+// '-' equal.
+func sameHeader(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := fold(a[i]), fold(b[i])
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+func fold(c byte) byte {
+	switch {
+	case c >= 'A' && c <= 'Z':
+		return c + 'a' - 'A'
+	case c == '_':
+		return '-'
+	}
+	return c
+}
+
+// ClientCertHeaders encodes chain (leaf first) as RFC 9440 section 2
+// values: cert is the leaf's DER as a structured-field byte sequence
+// (":BASE64:"), chainValue the remaining certificates, in chain order, as a
+// comma-separated list of byte sequences (empty when chain has only the
+// leaf). Pass the leaf and its intermediates, without the trust anchor, as
+// a TLS client sends them. Both are empty for an empty chain.
+func ClientCertHeaders(chain []*x509.Certificate) (cert string, chainValue string) {
+	if len(chain) == 0 || chain[0] == nil {
+		return "", ""
+	}
+	cert = byteSequence(chain[0].Raw)
+	items := make([]string, 0, len(chain)-1)
+	for _, c := range chain[1:] {
+		if c != nil {
+			items = append(items, byteSequence(c.Raw))
+		}
+	}
+	// ", " is the RFC 8941 section 4.1.1 list serialisation.
+	return cert, strings.Join(items, ", ")
+}
+
+func byteSequence(b []byte) string {
+	return ":" + base64.StdEncoding.EncodeToString(b) + ":"
+}
+
+// ParseClientCert decodes a Client-Cert value (an RFC 8941 byte sequence,
+// optionally with parameters, which are ignored) to the certificate DER. It
+// does not parse the certificate: that is the caller's decision.
+func ParseClientCert(value string) ([]byte, error) {
+	v := strings.Trim(value, " \t")
+	if v == "" {
+		return nil, fmt.Errorf("parse %s: %w: empty value", HeaderClientCert, ErrBadByteSequence)
+	}
+	b, err := parseItem(v)
+	if err != nil {
+		return nil, fmt.Errorf("parse %s: %w", HeaderClientCert, err)
+	}
+	return b, nil
+}
+
+// ParseClientCertChain decodes a Client-Cert-Chain value (a list of byte
+// sequences) to the DER of each certificate, in order. Several header
+// lines are one list: join them with "," before calling. An empty value is
+// an empty chain.
+func ParseClientCertChain(value string) ([][]byte, error) {
+	if strings.Trim(value, " \t") == "" {
+		return nil, nil
+	}
+	var out [][]byte
+	// Base64 has no ',' and parameters hold none in what certgate or any
+	// RFC 9440 sender writes, so splitting on ',' finds the members.
+	for i, item := range strings.Split(value, ",") {
+		item = strings.Trim(item, " \t")
+		if item == "" {
+			return nil, fmt.Errorf("parse %s: %w: empty list member %d", HeaderClientCertChain, ErrBadByteSequence, i)
+		}
+		b, err := parseItem(item)
+		if err != nil {
+			return nil, fmt.Errorf("parse %s member %d: %w", HeaderClientCertChain, i, err)
+		}
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// parseItem parses ":base64:" followed by optional ";param" text.
+func parseItem(v string) ([]byte, error) {
+	if v[0] != ':' {
+		return nil, fmt.Errorf("%w: want ':' at the start, got %q", ErrBadByteSequence, v[:1])
+	}
+	end := strings.IndexByte(v[1:], ':')
+	if end < 0 {
+		return nil, fmt.Errorf("%w: no closing ':'", ErrBadByteSequence)
+	}
+	body, rest := v[1:1+end], v[2+end:]
+	if rest != "" && rest[0] != ';' {
+		return nil, fmt.Errorf("%w: unexpected %q after the closing ':'", ErrBadByteSequence, rest)
+	}
+	if body == "" {
+		return nil, fmt.Errorf("%w: empty byte sequence", ErrBadByteSequence)
+	}
+	enc := base64.StdEncoding
+	if !strings.HasSuffix(body, "=") && len(body)%4 != 0 {
+		// RFC 8941 section 4.2.7 lets senders omit padding.
+		enc = base64.RawStdEncoding
+	}
+	b, err := enc.DecodeString(body)
+	if err != nil {
+		return nil, fmt.Errorf("%w: bad base64: %w", ErrBadByteSequence, err)
+	}
+	return b, nil
+}
+
+// Identity is what the upstream is told about the client of one request.
+type Identity struct {
+	User   string
+	Groups []string
+	// Chain is the verified chain, leaf first, trust anchor last (as
+	// verify.Outcome.Chain); nil when no certificate was verified.
+	Chain []*x509.Certificate
+}
+
+// Apply sets the identity headers of an outgoing request according to f:
+// the user header, the groups header (comma-separated) and, unless
+// f.ClientCert is false, RFC 9440 Client-Cert and Client-Cert-Chain. The
+// trust anchor is left out of Client-Cert-Chain: the upstream knows its
+// roots, and a TLS client may omit it too (RFC 8446 section 4.4.2). Headers
+// with nothing to say are deleted, so Apply is correct even on a header set
+// that was not stripped. User and group names must have passed
+// config.CheckUserName / CheckGroupName (mapping guarantees it).
+func Apply(h http.Header, f config.Forward, id Identity) {
+	for _, n := range append(Names(f), HeaderClientCert, HeaderClientCertChain) {
+		h.Del(n)
+	}
+	if id.User != "" && f.UserHeader != "" {
+		h.Set(f.UserHeader, id.User)
+	}
+	if len(id.Groups) > 0 && f.GroupsHeader != "" {
+		h.Set(f.GroupsHeader, strings.Join(id.Groups, ", "))
+	}
+	if (f.ClientCert != nil && !*f.ClientCert) || len(id.Chain) == 0 {
+		return
+	}
+	sent := id.Chain
+	if len(sent) > 1 {
+		sent = sent[:len(sent)-1]
+	}
+	cert, chain := ClientCertHeaders(sent)
+	h.Set(HeaderClientCert, cert)
+	if chain != "" {
+		h.Set(HeaderClientCertChain, chain)
+	}
+}

@@ -1,0 +1,441 @@
+package mapping
+
+import (
+	"crypto/sha256"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/certgate/certgate/internal/certfile"
+	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/mapping/pattern"
+)
+
+// Rule labels that are not a configured rule.
+const (
+	// RuleNone is Result.Rule when nothing mapped the certificate.
+	RuleNone = "no rule matched"
+	// RuleUPN is Result.Rule when UPN (or email fallback) mapping decided.
+	RuleUPN = "upn"
+)
+
+// Mapper is a compiled config.Mapping. It is immutable and safe for
+// concurrent use; a reload builds a new one.
+type Mapper struct {
+	required bool
+	byFP     map[[32]byte]int // fingerprint -> index in ones
+	ones     []oneRule
+	many     []manyRule
+	upn      config.UPNMapping
+}
+
+type oneRule struct {
+	label  string
+	fp     [32]byte
+	source string // "fingerprint" or the PEM file, for Rules()
+	user   string
+	groups []string
+}
+
+type manyRule struct {
+	label  string
+	name   string
+	conds  []cond
+	pin    *[32]byte
+	user   *pattern.Template
+	groups []string
+	deny   bool
+}
+
+// cond is one criterion of a many_to_one rule.
+type cond struct {
+	field string // "subject.CN", "issuer.O", "san.email"
+	glob  *pattern.Glob
+	// values extracts the candidate values from the leaf.
+	values func(leaf *x509.Certificate) []string
+}
+
+// Compile validates cfg and builds a Mapper. Relative one_to_one cert: paths
+// are resolved against baseDir; config.Load has already resolved them
+// against the config file's directory, so pass "" for a loaded config.
+//
+// Errors are *config.FieldError values (or an errors.Join of them) whose
+// Path starts at "mapping." (mapping.one_to_one[0].cert: ...); CompileSite
+// re-anchors them under the site in the config file. The checks are
+// config.Mapping.Validate's, so a Mapping built in Go is held to the same
+// rules as certgate.yaml.
+func Compile(cfg *config.Mapping, baseDir string) (*Mapper, error) {
+	if cfg == nil {
+		// No mapping block: nothing maps and nothing is required.
+		return &Mapper{byFP: map[[32]byte]int{}}, nil
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	m := &Mapper{required: cfg.Required, byFP: map[[32]byte]int{}, upn: cfg.UPN}
+	m.upn.Groups = clone(cfg.UPN.Groups)
+
+	var errs []error
+	for i, e := range cfg.OneToOne {
+		path := "mapping.one_to_one[" + strconv.Itoa(i) + "]"
+		r := oneRule{label: "one_to_one[" + strconv.Itoa(i) + "]", user: e.User, groups: clone(e.Groups)}
+		if e.Cert != "" {
+			fp, err := certFingerprint(resolve(baseDir, e.Cert))
+			if err != nil {
+				errs = append(errs, &config.FieldError{Path: path + ".cert", Err: err})
+				continue
+			}
+			r.fp, r.source = fp, e.Cert
+		} else {
+			fp, err := config.ParseFingerprint(e.Fingerprint)
+			if err != nil { // Validate accepted it, so this is unreachable
+				errs = append(errs, &config.FieldError{Path: path + ".fingerprint", Err: err})
+				continue
+			}
+			r.fp, r.source = fp, "fingerprint"
+		}
+		if j, dup := m.byFP[r.fp]; dup {
+			errs = append(errs, &config.FieldError{Path: path, Err: fmt.Errorf(
+				"%w: certificate %s is already mapped by %s; a certificate maps to one user", ErrDuplicateCertificate, hex.EncodeToString(r.fp[:]), m.ones[j].label)})
+			continue
+		}
+		m.byFP[r.fp] = len(m.ones)
+		m.ones = append(m.ones, r)
+	}
+
+	for i, e := range cfg.ManyToOne {
+		r, err := compileMany(i, e)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		m.many = append(m.many, r)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return m, nil
+}
+
+func compileMany(i int, e config.ManyToOne) (manyRule, error) {
+	path := "mapping.many_to_one[" + strconv.Itoa(i) + "]"
+	r := manyRule{label: "many_to_one[" + strconv.Itoa(i) + "]", name: e.Name, groups: clone(e.Groups), deny: e.Deny}
+	if e.Name != "" {
+		r.label += " (" + e.Name + ")"
+	}
+	fail := func(field string, err error) (manyRule, error) {
+		return manyRule{}, &config.FieldError{Path: path + "." + field, Err: err}
+	}
+	for _, dn := range []struct {
+		side  string
+		match config.DNMatch
+		name  func(*x509.Certificate) *pkix.Name
+	}{
+		{"subject", e.Match.Subject, func(c *x509.Certificate) *pkix.Name { return &c.Subject }},
+		{"issuer", e.Match.Issuer, func(c *x509.Certificate) *pkix.Name { return &c.Issuer }},
+	} {
+		// Iterate in config.DNAttributes order so that Rules() and the
+		// first failing criterion in a trace are deterministic.
+		canon := map[string]string{}
+		for k, v := range dn.match {
+			a, _ := config.CanonicalDNAttribute(k)
+			canon[a] = v
+		}
+		for _, attr := range config.DNAttributes {
+			p, ok := canon[attr]
+			if !ok {
+				continue
+			}
+			g, err := pattern.Compile(p, true)
+			if err != nil {
+				return fail("match."+dn.side+"."+attr, err)
+			}
+			name, attr := dn.name, attr
+			r.conds = append(r.conds, cond{
+				field:  dn.side + "." + attr,
+				glob:   g,
+				values: func(c *x509.Certificate) []string { return attributeValues(name(c), attr) },
+			})
+		}
+	}
+	for _, s := range []struct {
+		kind, pattern string
+		fold          bool
+	}{
+		{"email", e.Match.SAN.Email, true},
+		{"dns", e.Match.SAN.DNS, true},
+		{"uri", e.Match.SAN.URI, false},
+		{"upn", e.Match.SAN.UPN, true},
+	} {
+		if s.pattern == "" {
+			continue
+		}
+		g, err := pattern.Compile(s.pattern, s.fold)
+		if err != nil {
+			return fail("match.san."+s.kind, err)
+		}
+		kind := s.kind
+		r.conds = append(r.conds, cond{
+			field:  "san." + kind,
+			glob:   g,
+			values: func(c *x509.Certificate) []string { return sanValues(c, kind) },
+		})
+	}
+	if e.IssuerFingerprint != "" {
+		fp, err := config.ParseFingerprint(e.IssuerFingerprint)
+		if err != nil {
+			return fail("issuer_fingerprint", err)
+		}
+		r.pin = &fp
+	}
+	if !e.Deny {
+		t, err := pattern.ParseTemplate(e.User, config.CanonicalDNAttribute)
+		if err != nil {
+			return fail("user", err)
+		}
+		r.user = t
+	}
+	return r, nil
+}
+
+// certFingerprint reads a PEM or DER file (certfile's rules: DER as
+// exported from the Windows certificate store works too) that must hold
+// exactly one certificate.
+func certFingerprint(file string) ([32]byte, error) {
+	certs, err := certfile.LoadCertificates(file)
+	if err != nil {
+		// certfile's errors already name the file.
+		return [32]byte{}, fmt.Errorf("%w: %w", ErrCertFile, err)
+	}
+	if len(certs) != 1 {
+		return [32]byte{}, fmt.Errorf("%w %q: holds %d certificates; a one_to_one cert: file must hold only the client certificate, not its chain", ErrCertFile, file, len(certs))
+	}
+	return sha256.Sum256(certs[0].Raw), nil
+}
+
+func resolve(baseDir, p string) string {
+	if baseDir == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(baseDir, p)
+}
+
+func clone(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return append([]string(nil), s...)
+}
+
+// Required reports whether an unmapped certificate is refused (403.12).
+func (m *Mapper) Required() bool { return m.required }
+
+// Map maps a verified chain (leaf first, as verify.Outcome.Chain) to a user.
+// It never fails: a certificate nothing maps gives Matched false and
+// Rule RuleNone, and Decide turns that into a 403.12 when mapping is
+// required.
+func (m *Mapper) Map(chain []*x509.Certificate) Result {
+	r, _ := m.eval(chain, false)
+	return r
+}
+
+// Explain is Map with the evaluation trace: one Step per rule (kind)
+// considered, in order, saying why it did or did not match. `certgate map
+// test` prints it; the gateway uses Map.
+func (m *Mapper) Explain(chain []*x509.Certificate) (Result, []Step) {
+	return m.eval(chain, true)
+}
+
+// Step is one line of an evaluation trace.
+type Step struct {
+	Rule    string `json:"rule"`
+	Matched bool   `json:"matched"`
+	Detail  string `json:"detail"`
+}
+
+func (m *Mapper) eval(chain []*x509.Certificate, trace bool) (Result, []Step) {
+	var steps []Step
+	step := func(rule string, matched bool, format string, args ...any) {
+		if trace {
+			steps = append(steps, Step{Rule: rule, Matched: matched, Detail: fmt.Sprintf(format, args...)})
+		}
+	}
+	if len(chain) == 0 || chain[0] == nil {
+		return Result{Rule: RuleNone, Reason: "no client certificate to map"}, steps
+	}
+	leaf := chain[0]
+	fp := sha256.Sum256(leaf.Raw)
+	fpHex := hex.EncodeToString(fp[:])
+
+	// 1. one_to_one: exact certificate.
+	if i, ok := m.byFP[fp]; ok {
+		o := m.ones[i]
+		step(o.label, true, "fingerprint %s", fpHex)
+		return Result{Matched: true, User: o.user, Groups: clone(o.groups), Rule: o.label,
+			Reason: "certificate SHA-256 " + fpHex + " is mapped one-to-one"}, steps
+	}
+	if len(m.ones) > 0 {
+		step("one_to_one", false, "no entry for fingerprint %s (%d entries)", fpHex, len(m.ones))
+	}
+
+	// 2. many_to_one: first match wins.
+	var issuerFPs [][32]byte
+	for i := range m.many {
+		r := &m.many[i]
+		if r.pin != nil && issuerFPs == nil {
+			issuerFPs = make([][32]byte, 0, len(chain)-1)
+			for _, c := range chain[1:] {
+				if c != nil {
+					issuerFPs = append(issuerFPs, sha256.Sum256(c.Raw))
+				}
+			}
+		}
+		matched, why := r.match(leaf, issuerFPs, trace)
+		if !matched {
+			step(r.label, false, "%s", why)
+			continue
+		}
+		if r.deny {
+			step(r.label, true, "deny: %s", why)
+			return Result{Matched: true, Denied: true, Rule: r.label, Reason: "deny rule matched: " + why}, steps
+		}
+		user, err := r.user.Expand(func(f string) (string, bool) {
+			v := attributeValues(&leaf.Subject, f)
+			if len(v) == 0 {
+				return "", false
+			}
+			return v[0], true
+		})
+		if err == nil {
+			err = config.CheckUserName(user)
+			if err != nil {
+				err = fmt.Errorf("user %q from template %q: %w", user, r.user, err)
+			}
+		}
+		if err != nil {
+			// The criteria matched but no usable user name results: the
+			// rule does not apply, the next one may.
+			step(r.label, false, "%s, but %v", why, err)
+			continue
+		}
+		step(r.label, true, "%s", why)
+		return Result{Matched: true, User: user, Groups: clone(r.groups), Rule: r.label, Reason: why}, steps
+	}
+
+	// 3. UPN (Active Directory style), optionally the email SAN.
+	upnWhy := "upn mapping is off"
+	if m.upn.Enabled {
+		user, why, ok := m.upnUser(leaf)
+		step(RuleUPN, ok, "%s", why)
+		if ok {
+			return Result{Matched: true, User: user, Groups: clone(m.upn.Groups), Rule: RuleUPN, Reason: why}, steps
+		}
+		upnWhy = why
+	}
+
+	if len(m.ones) == 0 && len(m.many) == 0 && !m.upn.Enabled {
+		return Result{Rule: RuleNone, Reason: "no mapping rules are configured"}, steps
+	}
+	var parts []string
+	if len(m.ones) > 0 {
+		parts = append(parts, "no one_to_one entry has fingerprint "+fpHex)
+	}
+	if len(m.many) > 0 {
+		parts = append(parts, fmt.Sprintf("none of %d many_to_one rules matched", len(m.many)))
+	}
+	parts = append(parts, upnWhy)
+	return Result{Rule: RuleNone, Reason: strings.Join(parts, "; ")}, steps
+}
+
+// upnUser applies UPN mapping to leaf.
+func (m *Mapper) upnUser(leaf *x509.Certificate) (user, why string, ok bool) {
+	upns, err := UPNs(leaf)
+	if err != nil {
+		// Do not fall back to the email: the certificate does carry a UPN,
+		// certgate just cannot read it, and the email may name someone else.
+		return "", fmt.Sprintf("certificate UPN unreadable: %v", err), false
+	}
+	if len(upns) > 0 {
+		if err := config.CheckUserName(upns[0]); err != nil {
+			return "", fmt.Sprintf("UPN %q unusable as a user name: %v", upns[0], err), false
+		}
+		return upns[0], fmt.Sprintf("UPN %q from the subjectAltName", upns[0]), true
+	}
+	if !m.upn.FallbackEmail {
+		return "", "certificate has no UPN", false
+	}
+	if len(leaf.EmailAddresses) == 0 {
+		return "", "certificate has no UPN and no email subjectAltName", false
+	}
+	email := leaf.EmailAddresses[0]
+	if err := config.CheckUserName(email); err != nil {
+		return "", fmt.Sprintf("email %q unusable as a user name: %v", email, err), false
+	}
+	return email, fmt.Sprintf("email %q from the subjectAltName (no UPN; fallback_email)", email), true
+}
+
+// match reports whether every criterion of r holds for leaf, and says which
+// criteria matched, or (with explain) the first one that did not. Most rules
+// do not match most certificates, so the miss text is only built for a trace.
+func (r *manyRule) match(leaf *x509.Certificate, issuerFPs [][32]byte, explain bool) (bool, string) {
+	var hits []string
+	for _, c := range r.conds {
+		vals := c.values(leaf)
+		hit, found := "", false
+		for _, v := range vals {
+			if c.glob.Match(v) {
+				hit, found = v, true
+				break
+			}
+		}
+		if !found {
+			if !explain {
+				return false, ""
+			}
+			if len(vals) == 0 {
+				return false, fmt.Sprintf("%s: certificate has none (pattern %q)", c.field, c.glob)
+			}
+			return false, fmt.Sprintf("%s: %s does not match %q", c.field, quoteList(vals), c.glob)
+		}
+		hits = append(hits, fmt.Sprintf("%s %q matches %q", c.field, hit, c.glob))
+	}
+	if r.pin != nil {
+		found := false
+		for _, fp := range issuerFPs {
+			if fp == *r.pin {
+				found = true
+				break
+			}
+		}
+		if !found {
+			if !explain {
+				return false, ""
+			}
+			return false, fmt.Sprintf("issuer_fingerprint: no CA in the chain has SHA-256 %s", hex.EncodeToString(r.pin[:]))
+		}
+		hits = append(hits, "issuer pinned to SHA-256 "+hex.EncodeToString(r.pin[:]))
+	}
+	if len(hits) == 0 {
+		return true, "rule has no criteria (matches every certificate)"
+	}
+	return true, strings.Join(hits, ", ")
+}
+
+// quoteList renders at most 5 values, for a trace line.
+func quoteList(vals []string) string {
+	const maxShown = 5
+	q := make([]string, 0, min(len(vals), maxShown))
+	for i, v := range vals {
+		if i == maxShown {
+			q = append(q, fmt.Sprintf("and %d more", len(vals)-maxShown))
+			break
+		}
+		q = append(q, strconv.Quote(v))
+	}
+	return strings.Join(q, ", ")
+}

@@ -1,0 +1,317 @@
+package metrics
+
+import (
+	"crypto/x509"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/certgate/certgate/internal/substatus"
+)
+
+// Options configures New.
+type Options struct {
+	// Version is exported as certgate_build_info{version}.
+	Version string
+	// Now is the clock for the countdown gauges; default time.Now.
+	Now func() time.Time
+	// NoRuntime leaves out the Go runtime and process collectors (tests
+	// that compare whole scrapes).
+	NoRuntime bool
+}
+
+// Metrics is every certgate collector, registered on its own registry.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	requests          *prometheus.CounterVec
+	handshakes        *prometheus.CounterVec
+	handshakeFailures *prometheus.CounterVec
+	verify            prometheus.Histogram
+	revFetches        *prometheus.CounterVec
+	revFetchDur       *prometheus.HistogramVec
+	logDropped        prometheus.Counter
+	reloads           *prometheus.CounterVec
+	deadlines         *deadlines
+}
+
+// Revocation fetch and reload outcomes.
+const (
+	OutcomeOK    = "ok"
+	OutcomeError = "error"
+)
+
+// Kinds of certificate on the expiry gauge.
+const (
+	KindServer = "server"
+	KindCA     = "ca"
+)
+
+// verifyBuckets spans a cached verification (tens of µs) to one that waits
+// for a slow CRL distribution point (seconds).
+var verifyBuckets = []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10}
+
+// fetchBuckets spans a LAN CDP to the default 5 s fetch timeout and beyond.
+var fetchBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+
+// New builds the collectors and registers them on a fresh registry.
+func New(opts Options) *Metrics {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: nameRequests, Help: helpRequests,
+		}, []string{labelSite, labelStatus, labelSubstatus}),
+		handshakes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: nameHandshakes, Help: helpHandshakes,
+		}, []string{labelSite}),
+		handshakeFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: nameHandshakeFail, Help: helpHandshakeFail,
+		}, []string{labelReason}),
+		verify: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: namespace, Name: nameVerify, Help: helpVerify, Buckets: verifyBuckets,
+		}),
+		revFetches: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: nameRevFetches, Help: helpRevFetches,
+		}, []string{labelKind, labelOutcome}),
+		revFetchDur: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: namespace, Name: nameRevFetchDur, Help: helpRevFetchDur, Buckets: fetchBuckets,
+		}, []string{labelKind}),
+		logDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: nameLogDropped, Help: helpLogDropped,
+		}),
+		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: nameReloads, Help: helpReloads,
+		}, []string{labelOutcome}),
+		deadlines: newDeadlines(opts.Now),
+	}
+	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Namespace: namespace, Name: nameBuildInfo, Help: helpBuildInfo,
+	}, []string{labelVersion})
+	build.WithLabelValues(opts.Version).Set(1)
+
+	m.reg.MustRegister(m.requests, m.handshakes, m.handshakeFailures, m.verify,
+		m.revFetches, m.revFetchDur, m.logDropped, m.reloads, m.deadlines, build)
+	// Zero series for the failure reasons and reload outcomes, so that
+	// rate() and alerts see 0 rather than "no data" before the first event.
+	for _, r := range handshakeReasons {
+		m.handshakeFailures.WithLabelValues(r)
+	}
+	m.reloads.WithLabelValues(OutcomeOK)
+	m.reloads.WithLabelValues(OutcomeError)
+	if !opts.NoRuntime {
+		m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	return m
+}
+
+// Registry returns the registry, for tests and for embedding other collectors.
+func (m *Metrics) Registry() *prometheus.Registry {
+	if m == nil {
+		return nil
+	}
+	return m.reg
+}
+
+// Handler serves the registry in the Prometheus exposition formats (/metrics).
+func (m *Metrics) Handler() http.Handler {
+	if m == nil {
+		return http.NotFoundHandler()
+	}
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
+		// A collector error must not hide every other metric.
+		ErrorHandling: promhttp.ContinueOnError,
+	})
+}
+
+// Request counts one answered request.
+func (m *Metrics) Request(site string, s substatus.Sub) {
+	if m == nil {
+		return
+	}
+	m.requests.WithLabelValues(site, strconv.Itoa(s.Status), strconv.Itoa(s.Sub)).Inc()
+}
+
+// Handshake counts one completed TLS handshake for site.
+func (m *Metrics) Handshake(site string) {
+	if m == nil {
+		return
+	}
+	m.handshakes.WithLabelValues(site).Inc()
+}
+
+// HandshakeFailure counts one failed handshake; reason should come from
+// HandshakeReason, and any other value is counted as "other" so that a
+// caller cannot grow the series without bound.
+func (m *Metrics) HandshakeFailure(reason string) {
+	if m == nil {
+		return
+	}
+	if !knownReason(reason) {
+		reason = ReasonOther
+	}
+	m.handshakeFailures.WithLabelValues(reason).Inc()
+}
+
+// ObserveVerify records the duration of one chain verification.
+func (m *Metrics) ObserveVerify(d time.Duration) {
+	if m == nil {
+		return
+	}
+	m.verify.Observe(d.Seconds())
+}
+
+// RevocationFetch records one CRL or OCSP fetch (kind as in
+// revocation.Attempt: "crl", "delta-crl", "ocsp").
+func (m *Metrics) RevocationFetch(kind string, ok bool, d time.Duration) {
+	if m == nil {
+		return
+	}
+	outcome := OutcomeOK
+	if !ok {
+		outcome = OutcomeError
+	}
+	m.revFetches.WithLabelValues(kind, outcome).Inc()
+	m.revFetchDur.WithLabelValues(kind).Observe(d.Seconds())
+}
+
+// AccessLogDropped counts one dropped access log line; it fits
+// accesslog.Options.OnDrop.
+func (m *Metrics) AccessLogDropped() {
+	if m == nil {
+		return
+	}
+	m.logDropped.Inc()
+}
+
+// Reload counts one configuration reload.
+func (m *Metrics) Reload(ok bool) {
+	if m == nil {
+		return
+	}
+	if ok {
+		m.reloads.WithLabelValues(OutcomeOK).Inc()
+	} else {
+		m.reloads.WithLabelValues(OutcomeError).Inc()
+	}
+}
+
+// SetCRLNextUpdate records the nextUpdate of the CRL loaded from source (URL
+// or file); a zero time removes the series.
+func (m *Metrics) SetCRLNextUpdate(source string, next time.Time) {
+	if m == nil {
+		return
+	}
+	m.deadlines.setCRL(source, next)
+}
+
+// CertExpiry is one certificate watched by cert_expiry_seconds.
+type CertExpiry struct {
+	Kind string // KindServer or KindCA
+	Site string
+	Cert *x509.Certificate
+}
+
+// SetCertExpiries replaces the whole set of watched certificates; call it
+// after every successful (re)load so that removed certificates disappear.
+func (m *Metrics) SetCertExpiries(certs []CertExpiry) {
+	if m == nil {
+		return
+	}
+	m.deadlines.setCerts(certs)
+}
+
+// deadlines is a collector of countdown gauges computed at scrape time.
+type deadlines struct {
+	now        func() time.Time
+	crlDesc    *prometheus.Desc
+	expiryDesc *prometheus.Desc
+
+	mu    sync.Mutex
+	crls  map[string]time.Time
+	certs []certDeadline
+}
+
+type certDeadline struct {
+	kind, site, subject string
+	notAfter            time.Time
+}
+
+func newDeadlines(now func() time.Time) *deadlines {
+	return &deadlines{
+		now: now,
+		crlDesc: prometheus.NewDesc(prometheus.BuildFQName(namespace, "", nameCRLNext), helpCRLNext,
+			[]string{labelSource}, nil),
+		expiryDesc: prometheus.NewDesc(prometheus.BuildFQName(namespace, "", nameCertExpiry), helpCertExpiry,
+			[]string{labelKind, labelSite, labelSubject}, nil),
+		crls: map[string]time.Time{},
+	}
+}
+
+func (d *deadlines) setCRL(source string, next time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if next.IsZero() {
+		delete(d.crls, validUTF8(source))
+		return
+	}
+	d.crls[validUTF8(source)] = next
+}
+
+// validUTF8 keeps a label value exposable: the registry refuses invalid
+// UTF-8, and a CRL URL or subject comes from a certificate.
+func validUTF8(s string) string { return strings.ToValidUTF8(s, "\uFFFD") }
+
+func (d *deadlines) setCerts(certs []CertExpiry) {
+	out := make([]certDeadline, 0, len(certs))
+	seen := map[certDeadline]bool{}
+	for _, c := range certs {
+		if c.Cert == nil {
+			continue
+		}
+		cd := certDeadline{kind: c.Kind, site: validUTF8(c.Site), subject: validUTF8(c.Cert.Subject.String()), notAfter: c.Cert.NotAfter}
+		// Two certificates with one subject (a renewed CA next to the old
+		// one) would collide on the labels: keep the one expiring first,
+		// the one an alert must fire for.
+		key := cd
+		key.notAfter = time.Time{}
+		if seen[key] {
+			for i := range out {
+				if out[i].kind == cd.kind && out[i].site == cd.site && out[i].subject == cd.subject && cd.notAfter.Before(out[i].notAfter) {
+					out[i].notAfter = cd.notAfter
+				}
+			}
+			continue
+		}
+		seen[key] = true
+		out = append(out, cd)
+	}
+	d.mu.Lock()
+	d.certs = out
+	d.mu.Unlock()
+}
+
+func (d *deadlines) Describe(ch chan<- *prometheus.Desc) {
+	ch <- d.crlDesc
+	ch <- d.expiryDesc
+}
+
+func (d *deadlines) Collect(ch chan<- prometheus.Metric) {
+	now := d.now()
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for src, next := range d.crls {
+		ch <- prometheus.MustNewConstMetric(d.crlDesc, prometheus.GaugeValue, next.Sub(now).Seconds(), src)
+	}
+	for _, c := range d.certs {
+		ch <- prometheus.MustNewConstMetric(d.expiryDesc, prometheus.GaugeValue, c.notAfter.Sub(now).Seconds(), c.kind, c.site, c.subject)
+	}
+}

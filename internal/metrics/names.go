@@ -1,0 +1,43 @@
+package metrics
+
+// Metric names and help texts: the one place they are spelled. Dashboards
+// and alerts depend on them; rename only with a changelog entry.
+const (
+	namespace = "certgate"
+
+	nameRequests      = "requests_total"
+	helpRequests      = "HTTP requests answered, by site, HTTP status and IIS-style sub-status (403.16 is status=\"403\", substatus=\"16\")."
+	nameHandshakes    = "handshakes_total"
+	helpHandshakes    = "TLS handshakes completed, by site (chosen by SNI)."
+	nameHandshakeFail = "handshake_failures_total"
+	helpHandshakeFail = "TLS handshakes that failed, by reason (timeout, client_closed, not_tls, client_alert, protocol, client_cert, other)."
+	nameVerify        = "verify_duration_seconds"
+	helpVerify        = "Time to verify a presented client certificate chain, including revocation checks."
+	nameRevFetches    = "revocation_fetches_total"
+	helpRevFetches    = "CRL and OCSP fetches, by kind (crl, delta-crl, ocsp) and outcome (ok, error)."
+	nameRevFetchDur   = "revocation_fetch_duration_seconds"
+	helpRevFetchDur   = "Duration of CRL and OCSP fetches, by kind."
+	nameCRLNext       = "crl_next_update_seconds"
+	helpCRLNext       = "Seconds until the nextUpdate of each loaded CRL, by source URL or file; negative once it has passed."
+	nameCertExpiry    = "cert_expiry_seconds"
+	helpCertExpiry    = "Seconds until notAfter of each server certificate (kind=server) and trusted CA (kind=ca); negative once expired."
+	nameLogDropped    = "access_log_dropped_total"
+	helpLogDropped    = "W3C access log lines dropped because the write buffer was full."
+	nameReloads       = "reloads_total"
+	helpReloads       = "Configuration reloads, by outcome (ok, error). A failed reload keeps the previous configuration."
+	nameBuildInfo     = "build_info"
+	helpBuildInfo     = "Always 1; the version label names the running build."
+)
+
+// Label names.
+const (
+	labelSite      = "site"
+	labelStatus    = "status"
+	labelSubstatus = "substatus"
+	labelReason    = "reason"
+	labelKind      = "kind"
+	labelOutcome   = "outcome"
+	labelSource    = "source"
+	labelSubject   = "subject"
+	labelVersion   = "version"
+)

@@ -1,0 +1,195 @@
+package revocation
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// fetcher performs the HTTP requests for CRLs and OCSP. The URLs come from
+// client-supplied certificates (even if the chain verified, a CA may have
+// put anything there), so every request is bounded: http and https only,
+// optional host allow list (also for redirects), no redirect to another
+// scheme, a timeout covering the wait for a slot, the connection and the
+// whole body, a response size limit, and a cap on concurrent fetches.
+type fetcher struct {
+	client   *http.Client
+	sem      chan struct{}
+	timeout  time.Duration
+	maxBytes int64
+	allow    []string
+}
+
+func newFetcher(o Options) *fetcher {
+	f := &fetcher{
+		sem:      make(chan struct{}, o.MaxConcurrent),
+		timeout:  o.Timeout,
+		maxBytes: o.MaxBytes,
+		allow:    o.AllowHosts,
+	}
+	var c http.Client
+	if o.HTTPClient != nil {
+		c = *o.HTTPClient // a copy: the caller's client is not modified
+	} else {
+		c.Transport = &http.Transport{
+			Proxy:                 http.ProxyFromEnvironment,
+			DialContext:           (&net.Dialer{Timeout: o.Timeout, KeepAlive: 30 * time.Second}).DialContext,
+			TLSHandshakeTimeout:   o.Timeout,
+			ResponseHeaderTimeout: o.Timeout,
+			IdleConnTimeout:       90 * time.Second,
+			MaxIdleConnsPerHost:   2,
+			ForceAttemptHTTP2:     true,
+		}
+	}
+	inner := c.CheckRedirect
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) >= 5 {
+			return errors.New("stopped after 5 redirects")
+		}
+		if req.URL.Scheme != via[0].URL.Scheme {
+			return fmt.Errorf("%w: redirect from %s to %q refused", ErrUnsupportedScheme, via[0].URL.Scheme, req.URL.Redacted())
+		}
+		if err := f.hostAllowed(req.URL); err != nil {
+			return err
+		}
+		if inner != nil {
+			return inner(req, via)
+		}
+		return nil
+	}
+	f.client = &c
+	return f
+}
+
+// checkURL parses u and applies the scheme and host rules.
+func (f *fetcher) checkURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("parse url %q: %w", raw, err)
+	}
+	switch strings.ToLower(u.Scheme) {
+	case "http", "https":
+	default:
+		scheme := u.Scheme
+		if scheme == "" {
+			scheme = "(none)"
+		}
+		return nil, fmt.Errorf("%w %s: only http and https are fetched", ErrUnsupportedScheme, scheme)
+	}
+	if u.Host == "" {
+		return nil, fmt.Errorf("parse url %q: no host", raw)
+	}
+	if err := f.hostAllowed(u); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+func (f *fetcher) hostAllowed(u *url.URL) error {
+	if len(f.allow) == 0 {
+		return nil
+	}
+	host := strings.ToLower(u.Hostname())
+	for _, a := range f.allow {
+		a = strings.ToLower(strings.TrimSpace(a))
+		switch {
+		case strings.HasPrefix(a, "*."):
+			if strings.HasSuffix(host, a[1:]) {
+				return nil
+			}
+		case strings.Contains(a, ":") && !strings.HasPrefix(a, "["):
+			if strings.ToLower(u.Host) == a {
+				return nil
+			}
+		default:
+			if host == strings.Trim(a, "[]") {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("%w: %s", ErrHostNotAllowed, u.Host)
+}
+
+// get fetches u (GET, or POST with body) and returns the body. ctx should
+// carry the fetch timeout; errors name what failed but not the URL (the
+// caller's Attempt does).
+func (f *fetcher) get(ctx context.Context, u *url.URL, body []byte, contentType string) ([]byte, error) {
+	select {
+	case f.sem <- struct{}{}:
+		defer func() { <-f.sem }()
+	case <-ctx.Done():
+		return nil, f.ctxErr(ctx, "waiting for a fetch slot")
+	}
+	method := http.MethodGet
+	var rd io.Reader
+	if body != nil {
+		method, rd = http.MethodPost, bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
+	if err != nil {
+		return nil, fmt.Errorf("build request: %w", err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	req.Header.Set("User-Agent", "certgate-revocation")
+	resp, err := f.client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil || isTimeout(err) {
+			return nil, f.ctxErr(ctx, "")
+		}
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%w %s", ErrHTTPStatus, resp.Status)
+	}
+	if resp.ContentLength > f.maxBytes {
+		return nil, fmt.Errorf("%w: Content-Length %d exceeds the limit of %d bytes", ErrTooLarge, resp.ContentLength, f.maxBytes)
+	}
+	var buf bytes.Buffer
+	if resp.ContentLength > 0 {
+		buf.Grow(int(resp.ContentLength) + bytes.MinRead)
+	}
+	n, err := buf.ReadFrom(io.LimitReader(resp.Body, f.maxBytes+1))
+	if err != nil {
+		if ctx.Err() != nil || isTimeout(err) {
+			return nil, f.ctxErr(ctx, fmt.Sprintf("reading the body (%d bytes received)", n))
+		}
+		return nil, fmt.Errorf("read body: %w", err)
+	}
+	if n > f.maxBytes {
+		return nil, fmt.Errorf("%w: more than %d bytes", ErrTooLarge, f.maxBytes)
+	}
+	return buf.Bytes(), nil
+}
+
+func (f *fetcher) ctxErr(ctx context.Context, while string) error {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return fmt.Errorf("cancelled %s: %w", while, ctx.Err())
+	}
+	if while != "" {
+		return fmt.Errorf("%w after %s %s", ErrTimeout, f.timeout, while)
+	}
+	return fmt.Errorf("%w after %s", ErrTimeout, f.timeout)
+}
+
+func isTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
