@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -415,7 +416,7 @@ func TestErrors(t *testing.T) {
 			want: []string{
 				`certgate.yaml:6: sites[0].client_auth.issuer_list.source[0]: must not be an empty path`,
 				`certgate.yaml:6: sites[0].client_auth.issuer_list.warn_bytes: must be > 0 (got 0)`,
-				`certgate.yaml:6: sites[0].client_auth.issuer_list.max_bytes: must be from 1 to 65381, the most CA-name bytes a TLS CertificateRequest can carry (got 65536)`,
+				`certgate.yaml:6: sites[0].client_auth.issuer_list.max_bytes: must be from 1 to 65379, the most CA-name bytes a TLS CertificateRequest can carry (got 65536)`,
 			},
 		},
 		{
@@ -760,4 +761,81 @@ func TestAliasBomb(t *testing.T) {
 	if want := `bomb.yaml:3: sites[0].hosts[9]: want a string (got a list)`; got[9] != want {
 		t.Errorf("got %q, want %q", got[9], want)
 	}
+}
+
+func TestMergeKeys(t *testing.T) {
+	c := mustParse(t, `sites:
+  - name: a
+    hosts: [a.test]
+    certificate: {cert: s.pem, key: s.key}
+    upstream: echo
+    client_auth: &ca
+      trust: {roots: ca.pem}
+      revocation: {timeout: 3s}
+  - name: b
+    hosts: [b.test]
+    certificate: {cert: s.pem, key: s.key}
+    upstream: echo
+    client_auth:
+      <<: *ca
+      reject_invalid: true
+`, "certgate.yaml")
+	b := c.Sites[1].ClientAuth
+	if !slices.Equal([]string(b.Trust.Roots), []string{"ca.pem"}) || b.Revocation.Timeout != 3*time.Second || !b.RejectInvalid {
+		t.Errorf("merged client_auth = %+v", b)
+	}
+
+	_, err := Parse([]byte(strings.Replace(minimal, "    upstream: echo\n", "    upstream: echo\n    x: &x {trusts: 1}\n", 1)), "certgate.yaml")
+	if got := fieldErrors(t, err); len(got) != 1 || !strings.Contains(got[0], `sites[0]: unknown field "x"`) {
+		t.Errorf("errors = %q", got)
+	}
+	_, err = Parse([]byte(minimal+"    client_auth:\n      <<: {trusts: x}\n"), "certgate.yaml")
+	if got := fieldErrors(t, err); len(got) != 1 || !strings.Contains(got[0], `sites[0].client_auth: unknown field "trusts"`) {
+		t.Errorf("unknown key in a merged mapping: errors = %q", got)
+	}
+}
+
+// TestDocExamples parses every complete config shown in the docs, so that
+// the documentation cannot drift from the schema.
+func TestDocExamples(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/config.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for i, block := range strings.Split(string(doc), "```yaml\n")[1:] {
+		block, _, _ = strings.Cut(block, "```")
+		if !strings.Contains(block, "sites:") {
+			continue
+		}
+		n++
+		if _, err := Parse([]byte(block), "config.md-example-"+strconv.Itoa(i+1)+".yaml"); err != nil {
+			t.Errorf("docs/config.md YAML block %d:\n%v", i+1, err)
+		}
+	}
+	if n == 0 {
+		t.Error("no config examples found in docs/config.md")
+	}
+	if _, err := Load("../../docs/certgate.production.yaml"); err != nil {
+		t.Errorf("docs/certgate.production.yaml: %v", err)
+	}
+}
+
+// FuzzParse: arbitrary input yields a config or *FieldErrors, never a panic.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(minimal))
+	f.Add([]byte(minimal + "    client_auth: {trust: {roots: [a, b]}}\n    locations: [{path: /, client_cert: require}]\n"))
+	f.Add([]byte("a: &a [x]\nb: *a\n<<: *a\n"))
+	f.Add([]byte("sites:\n  - name: a\n    hosts: [a\n"))
+	f.Add([]byte("---\n---\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse(data, "fuzz.yaml")
+		if err == nil {
+			if len(c.Sites) == 0 {
+				t.Fatal("accepted a config without sites")
+			}
+			return
+		}
+		fieldErrors(t, err)
+	})
 }

@@ -45,28 +45,41 @@ const (
 
 // MaxIssuerListBytes is the largest CA name list, counted as the encoded
 // size sum(2 + len(DER subject)) over the names sent, that fits in the
-// CertificateRequest of both TLS versions certgate speaks.
+// CertificateRequest of both TLS versions certgate speaks and that Go
+// clients accept.
 //
-// TLS 1.2 (RFC 5246 section 7.4.4): certificate_authorities is a vector
-// <0..2^16-1> of DistinguishedName<1..2^16-1>, so each name costs 2 length
-// bytes plus its DER, and the sum must be at most 65535.
+// The protocol: TLS 1.2 (RFC 5246 section 7.4.4) sends the names as
+// certificate_authorities<0..2^16-1>, a vector of DistinguishedName
+// <1..2^16-1>, so each name costs 2 length bytes plus its DER and the sum
+// is at most 65535. TLS 1.3 (RFC 8446 sections 4.3.2 and 4.2.4) sends them
+// in the certificate_authorities extension, authorities<3..2^16-1>, and the
+// whole extensions block of the CertificateRequest is itself a vector
+// <2..2^16-1>.
 //
-// TLS 1.3 (RFC 8446 section 4.3.2) is tighter: the names travel in the
-// certificate_authorities extension (section 4.2.4, authorities<3..2^16-1>),
-// and the whole extensions block of the CertificateRequest is itself a
-// vector <2..2^16-1>. Go's server puts in that block status_request (4
-// bytes), signed_certificate_timestamp (4), signature_algorithms and
-// signature_algorithms_cert (4 + 2 + 2 per scheme each; 12 schemes in Go
-// 1.26) and the certificate_authorities header (4) plus its vector length
-// (2). Reserving room for 32 schemes per list, so that a future Go adding
-// schemes cannot overflow it:
+// The implementations: Go's TLS client refuses any handshake message longer
+// than 65536 bytes (crypto/tls maxHandshake), so the whole CertificateRequest
+// body must stay within that. In TLS 1.3 that body is the request context
+// (1 byte), the extensions length (2) and the extensions Go's server sends:
+// status_request (4 bytes), signed_certificate_timestamp (4),
+// signature_algorithms and signature_algorithms_cert (4 + 2 + 2 per scheme
+// each; 12 schemes in Go 1.26) and certificate_authorities' header (4) and
+// vector length (2). TLS 1.2 needs less (1 + certificate types + 2 + 2 per
+// scheme + 2). Leaving room for 32 schemes per list, so that a Go release
+// adding schemes cannot push a full list over:
 //
-//	65535 - (4 + 4 + 2*(4+2+2*32) + 4 + 2) = 65535 - 154 = 65381
+//	65536 - 1 - 2 - (4 + 4 + 2*(4+2+2*32) + 4 + 2) = 65536 - 157 = 65379
 //
-// A larger list makes Go's TLS 1.3 server fail every handshake that
-// requests a certificate (TestMaxIssuerListBytesFitsCertificateRequest).
-const MaxIssuerListBytes = 1<<16 - 1 - issuerListFraming
+// The naive 65535 breaks handshakes in both versions: Go's TLS 1.3 server
+// cannot encode the request, and Go's TLS 1.2 client rejects it
+// (TestMaxIssuerListBytesFitsCertificateRequest).
+const MaxIssuerListBytes = maxHandshakeMessage - 1 - 2 - issuerListFraming
 
+// maxHandshakeMessage is the largest handshake message Go's TLS client
+// accepts (crypto/tls maxHandshake).
+const maxHandshakeMessage = 65536
+
+// issuerListFraming is what the TLS 1.3 extensions block holds besides the
+// names themselves.
 const issuerListFraming = 4 + 4 + 2*(4+2+2*maxSignatureSchemes) + 4 + 2
 
 // maxSignatureSchemes is the headroom for signature_algorithms(_cert).

@@ -112,7 +112,7 @@ func decode(data []byte, name string) (*Config, error) {
 	// The walk found nothing wrong, so this strict decode is expected to
 	// succeed; it stays strict so a gap in the walker cannot let an unknown
 	// key through.
-	c := &Config{Path: name, lines: w.lines}
+	c := &Config{}
 	strict := yaml.NewDecoder(bytes.NewReader(data))
 	strict.KnownFields(true)
 	if err := strict.Decode(c); err != nil {

@@ -22,6 +22,30 @@ var revocationSections = map[string]bool{"4.4": true, "4.14": true, "4.15": true
 // IsRevocationSection reports whether a PKITS section is about CRLs.
 func IsRevocationSection(section string) bool { return revocationSections[section] }
 
+// rejectionClass is, for sections whose every rejection is about one
+// check, what a right rejection looks like: validity periods are 403.17,
+// policies CERT_E_INVALID_POLICY, name constraints CERT_E_INVALID_NAME,
+// revocation 403.13.
+func rejectionClass(section string) (what string, ok func(*verify.Outcome) bool) {
+	code := func(c substatus.Code) func(*verify.Outcome) bool {
+		return func(o *verify.Outcome) bool { return o.Code == c }
+	}
+	sub := func(s substatus.Sub) func(*verify.Outcome) bool {
+		return func(o *verify.Outcome) bool { return o.Sub == s }
+	}
+	switch section {
+	case "4.2":
+		return "403.17 (validity)", sub(substatus.CertTimeInvalid)
+	case "4.8", "4.9", "4.10", "4.11", "4.12":
+		return "CERT_E_INVALID_POLICY", code(substatus.CertEInvalidPolicy)
+	case "4.13":
+		return "CERT_E_INVALID_NAME", code(substatus.CertEInvalidName)
+	case "4.4", "4.14", "4.15":
+		return "403.13 (revocation)", sub(substatus.CertRevoked)
+	}
+	return "", nil
+}
+
 // nistTestPolicy is the arc under which PKITS defines NIST-test-policy-N
 // (2.16.840.1.101.3.2.1.48.N).
 var nistTestPolicy = []uint64{2, 16, 840, 1, 101, 3, 2, 1, 48}
@@ -110,8 +134,8 @@ func Run(ctx context.Context, c *Case, p *Parsed, checker revocation.Checker) (*
 // Judge compares a result with the expected one. It returns "" when the
 // case passes, else one sentence saying what went wrong. An acceptance must
 // come with PKITS's user-constrained policy set; a rejection is only right
-// for the right reason where the section makes the reason unambiguous:
-// revocation sections must reject with 403.13.
+// for the right reason where the section makes the reason unambiguous
+// (rejectionClass).
 func Judge(c *Case, r *Result) string {
 	o := r.Outcome
 	switch {
@@ -126,8 +150,9 @@ func Judge(c *Case, r *Result) string {
 		// negative serial number) are rejected before any other check, as
 		// the TLS stack would.
 		return ""
-	case IsRevocationSection(c.Section()) && o.Sub != substatus.CertRevoked:
-		return fmt.Sprintf("rejected as %s, want 403.13 (revocation): %s", o.Sub, o.Error())
+	}
+	if what, ok := rejectionClass(c.Section()); ok != nil && !ok(o) {
+		return fmt.Sprintf("rejected for another reason, want %s: %s", what, o.Error())
 	}
 	return ""
 }

@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/certgate/certgate/internal/dname"
 )
 
 var (
@@ -24,6 +26,10 @@ type run struct {
 	at, now      time.Time
 	attempts     []Attempt
 	failures     []failure
+	// path and validSigner are set by CheckChain: they let a CRL be signed
+	// by another certificate than the issuer (RFC 5280 6.3.3 (f)).
+	path        []*x509.Certificate
+	validSigner func(context.Context, *x509.Certificate) error
 }
 
 type failure struct {
@@ -64,7 +70,31 @@ func (e *Engine) Check(ctx context.Context, cert, issuer *x509.Certificate, at t
 		return Result{Status: Unknown, Reason: "revocation check called without a certificate and its issuer",
 			Err: fmt.Errorf("%w: no certificate or issuer", ErrOffline)}
 	}
-	r := &run{e: e, ctx: ctx, cert: cert, issuer: issuer, at: at, now: e.now(), attempts: make([]Attempt, 0, 2)}
+	return e.check(&run{e: e, ctx: ctx, cert: cert, issuer: issuer, at: at, now: e.now(), attempts: make([]Attempt, 0, 2)})
+}
+
+// CheckChain is Check for path[i], issued by path[i+1], of a validated path
+// (leaf first, anchor last). It implements verify.ChainChecker: besides the
+// issuer's own key, a CRL may then be signed by another certificate with
+// the CRL issuer's name (RFC 5280 6.3.3 (f)): one on the path (a key
+// rollover's self-issued certificate) or one of Options.Issuers (a
+// separate CRL-signing certificate, or the cRLIssuer of an indirect CRL),
+// which validSigner must accept (the verifier validates its own path to
+// the same anchor, its cRLSign key usage and its revocation).
+func (e *Engine) CheckChain(ctx context.Context, path []*x509.Certificate, i int, at time.Time,
+	validSigner func(ctx context.Context, signer *x509.Certificate) error) Result {
+	if i < 0 || i+1 >= len(path) {
+		return Result{Status: Unknown, Reason: fmt.Sprintf("revocation check of element %d of a %d-certificate path: no issuer", i, len(path)),
+			Err: fmt.Errorf("%w: no issuer for path element %d", ErrOffline, i)}
+	}
+	if e.opts.Mode == Off {
+		return e.Check(ctx, path[i], path[i+1], at)
+	}
+	return e.check(&run{e: e, ctx: ctx, cert: path[i], issuer: path[i+1], at: at, now: e.now(),
+		attempts: make([]Attempt, 0, 2), path: path, validSigner: validSigner})
+}
+
+func (e *Engine) check(r *run) Result {
 	var res Result
 	var ok bool
 	if e.opts.Prefer == PreferOCSP {
@@ -93,8 +123,8 @@ func (r *run) crl() (Result, bool) {
 	if err != nil {
 		r.fail("crl", "certificate", fmt.Errorf("read CRL distribution points: %w", err), 0)
 	}
-	locals := r.e.local[string(r.cert.RawIssuer)]
-	if len(dps) == 0 && len(locals) == 0 {
+	certLocals := r.e.localsFor(r.cert.RawIssuer)
+	if len(dps) == 0 && len(certLocals) == 0 {
 		return Result{}, false
 	}
 	var covered ReasonFlags
@@ -105,6 +135,11 @@ func (r *run) crl() (Result, bool) {
 		if len(dps) > 0 {
 			dp = &dps[i]
 		}
+		locals := certLocals
+		if dp != nil && len(dp.crlIssuer) > 0 {
+			// 6.3.3 (b)(1): the point's CRLs come from its cRLIssuer.
+			locals = r.e.localsForNames(dp.crlIssuer)
+		}
 		// Several local CRLs may partition one point by reason (IDP
 		// onlySomeReasons): take them until the reasons are covered. A
 		// point's URLs are mirrors of one CRL: one of them is enough.
@@ -113,7 +148,7 @@ func (r *run) crl() (Result, bool) {
 			if !ok {
 				break
 			}
-			delta, err := r.deltaFor(base, locals)
+			delta, err := r.deltaFor(base, locals, dp)
 			if err != nil {
 				// The delta URLs' own failures are already attempts; this
 				// says why the base CRL alone was not used.
@@ -177,7 +212,7 @@ func (r *run) baseFor(dp *distPoint, locals []*localCRL, covered ReasonFlags) (c
 	if dp != nil {
 		for _, u := range dp.uris {
 			urls++
-			use, ok := r.fromURL(u, false)
+			use, ok := r.fromURL(u, false, dp)
 			if !ok {
 				continue
 			}
@@ -201,22 +236,28 @@ func (r *run) baseFor(dp *distPoint, locals []*localCRL, covered ReasonFlags) (c
 // usable validates a CRL for this check: kind, issuer name, signature,
 // validity at the check time (and, online, now), scope.
 func (r *run) usable(c *CRL, dp *distPoint, delta bool) (ReasonFlags, error) {
-	if err := r.valid(c, delta); err != nil {
+	if err := r.valid(c, delta, dp); err != nil {
 		return 0, err
 	}
 	return c.scope(r.cert, dp)
 }
 
-func (r *run) valid(c *CRL, delta bool) error {
+// valid checks what does not depend on scope: kind, usability, issuer name
+// (the certificate issuer's, compared as RFC 5280 7.1 says, unless the
+// distribution point names a cRLIssuer, which scope checks), signer,
+// validity at the check time and, online, now.
+func (r *run) valid(c *CRL, delta bool, dp *distPoint) error {
 	switch {
 	case delta && !c.IsDelta():
 		return fmt.Errorf("%w: expected a delta CRL, got a base CRL", ErrDeltaCRL)
 	case !delta && c.IsDelta():
 		return fmt.Errorf("%w: expected a complete CRL, got a delta CRL", ErrDeltaCRL)
-	case !bytes.Equal(c.RawIssuer, r.issuer.RawSubject):
+	case c.unusable != nil:
+		return c.unusable
+	case (dp == nil || len(dp.crlIssuer) == 0) && !dname.Equal(c.RawIssuer, r.issuer.RawSubject):
 		return fmt.Errorf("%w: CRL issued by %q, certificate issued by %q", ErrCRLIssuer, c.Issuer.String(), r.issuer.Subject.String())
 	}
-	if err := c.CheckSignatureFrom(r.issuer); err != nil {
+	if err := r.checkSigner(c); err != nil {
 		return err
 	}
 	if err := c.validAt(r.at, thisUpdateSkew); err != nil {
@@ -230,9 +271,54 @@ func (r *run) valid(c *CRL, delta bool) error {
 	return nil
 }
 
+// checkSigner verifies the CRL's signature: by the certificate issuer's
+// key when the CRL has its name, else (CheckChain only) by a certificate
+// with the CRL issuer's name from the path or Options.Issuers that
+// validSigner accepts (RFC 5280 6.3.3 (f)). Verified keys are remembered
+// by the CRL, so the common case is one comparison.
+func (r *run) checkSigner(c *CRL) error {
+	var err error
+	if dname.Equal(c.RawIssuer, r.issuer.RawSubject) {
+		if err = c.CheckSignatureFrom(r.issuer); err == nil {
+			return nil
+		}
+	} else {
+		err = fmt.Errorf("%w: CRL issuer %q is not the certificate issuer and no validated CRL signer certificate has its name", ErrIndirectCRL, c.Issuer.String())
+	}
+	if r.validSigner == nil {
+		return err
+	}
+	try := func(s *x509.Certificate) bool {
+		if s == nil || s == r.issuer || bytes.Equal(s.Raw, r.issuer.Raw) || !dname.Equal(s.RawSubject, c.RawIssuer) {
+			return false
+		}
+		// A separate CRL signer needs cRLSign, not to be a CA (RFC 5280
+		// 4.2.1.3): PKITS 4.4.19's is an end-entity certificate.
+		if c.checkSignatureFrom(s, false) != nil {
+			return false
+		}
+		if verr := r.validSigner(r.ctx, s); verr != nil {
+			err = fmt.Errorf("%w: signed by %q, which may not sign it: %v", ErrCRLSignature, s.Subject.String(), verr)
+			return false
+		}
+		return true
+	}
+	for _, s := range r.path {
+		if try(s) {
+			return nil
+		}
+	}
+	for _, s := range r.e.opts.Issuers {
+		if try(s) {
+			return nil
+		}
+	}
+	return err
+}
+
 // fromURL returns a valid CRL for url from the cache or, online, the
 // network, recording the attempt.
-func (r *run) fromURL(url string, delta bool) (crlUse, bool) {
+func (r *run) fromURL(url string, delta bool, dp *distPoint) (crlUse, bool) {
 	kind := "crl"
 	if delta {
 		kind = "delta-crl"
@@ -245,11 +331,11 @@ func (r *run) fromURL(url string, delta bool) (crlUse, bool) {
 	ent.lastUsed.Store(r.now.UnixNano())
 	ent.delta.Store(delta)
 	if st := ent.state.Load(); st != nil && (r.e.opts.Mode == CacheOnly || r.e.fresh(st, r.now)) {
-		if err := r.valid(st.crl, delta); err != nil {
+		if err := r.valid(st.crl, delta, dp); err != nil {
 			r.fail("cache", url, err, 0)
 			return crlUse{}, false
 		}
-		if ent.issuer.Load() == nil && r.e.opts.Mode == Online {
+		if ent.issuer.Load() == nil && r.e.opts.Mode == Online && st.crl.CheckSignatureFrom(r.issuer) == nil {
 			// Loaded from disk: now that an issuer verified it, the
 			// background refresher can take over.
 			ent.issuer.CompareAndSwap(nil, r.issuer)
@@ -268,9 +354,16 @@ func (r *run) fromURL(url string, delta bool) (crlUse, bool) {
 		return crlUse{}, false
 	}
 	start := time.Now()
-	st, err := r.e.fetchCRL(r.ctx, ent, r.issuer)
+	// Verified while parsed by the issuer's key, except for a cRLIssuer's
+	// CRL, whose signer is found by checkSigner; with CheckChain a CRL the
+	// issuer did not sign is also kept for checkSigner to try.
+	signer := r.issuer
+	if dp != nil && len(dp.crlIssuer) > 0 {
+		signer = nil
+	}
+	st, err := r.e.fetchCRL(r.ctx, ent, signer, r.validSigner != nil)
 	if err == nil {
-		err = r.valid(st.crl, delta)
+		err = r.valid(st.crl, delta, dp)
 	}
 	if err != nil {
 		r.fail(kind, url, err, time.Since(start))
@@ -300,12 +393,12 @@ func (e *Engine) fresh(st *crlState, now time.Time) bool {
 // nil without error when no delta is advertised or the base is newer than
 // the delta; an advertised delta that cannot be obtained is an error,
 // because the base alone may miss recent revocations.
-func (r *run) deltaFor(base crlUse, locals []*localCRL) (*crlUse, error) {
+func (r *run) deltaFor(base crlUse, locals []*localCRL, dp *distPoint) (*crlUse, error) {
 	b := base.crl
 	var best *localCRL
 	for _, l := range locals {
 		c := l.crl
-		if !c.IsDelta() || r.fits(b, c) != nil || r.valid(c, true) != nil {
+		if !c.IsDelta() || r.fits(b, c) != nil || r.valid(c, true, dp) != nil {
 			continue
 		}
 		if best == nil || newer(c, best.crl) {
@@ -334,7 +427,7 @@ func (r *run) deltaFor(base crlUse, locals []*localCRL) (*crlUse, error) {
 			continue
 		}
 		tried = append(tried, u)
-		use, ok := r.fromURL(u, true)
+		use, ok := r.fromURL(u, true, dp)
 		if !ok {
 			continue
 		}
@@ -354,7 +447,7 @@ func (r *run) deltaFor(base crlUse, locals []*localCRL) (*crlUse, error) {
 // base CRL number at least the delta's BaseCRLNumber.
 func (r *run) fits(base, delta *CRL) error {
 	switch {
-	case !bytes.Equal(base.RawIssuer, delta.RawIssuer):
+	case !dname.Equal(base.RawIssuer, delta.RawIssuer):
 		return fmt.Errorf("%w: delta issuer differs from the base CRL issuer", ErrDeltaCRL)
 	case !bytes.Equal(base.rawIDP, delta.rawIDP):
 		return fmt.Errorf("%w: delta scope (issuing distribution point) differs from the base CRL's", ErrDeltaCRL)

@@ -48,6 +48,11 @@ type CRL struct {
 	rawIDP    []byte
 	signature []byte
 	desc      string // describe(), computed once
+	// unusable is why a well-formed CRL must not be used (an unknown
+	// critical extension, a signature with unused bits). Local files keep
+	// such a CRL as a source that reports this reason for the certificates
+	// it would cover, rather than failing the configuration.
+	unusable error
 
 	// mu guards tbs and failed. tbs (the signed bytes) is kept only until
 	// a key verifies the signature: after that no other key can, and the
@@ -152,6 +157,19 @@ func decodePEMorDER(data []byte) ([]byte, error) {
 // Unknown critical extensions, of the CRL or of an entry, make the CRL
 // unusable (RFC 5280 sections 5.2 and 5.3) and fail the parse.
 func ParseCRL(data []byte, issuer *x509.Certificate) (*CRL, error) {
+	c, err := parseCRL(data, issuer)
+	if err != nil {
+		return nil, err
+	}
+	if c.unusable != nil {
+		return nil, c.unusable
+	}
+	return c, nil
+}
+
+// parseCRL is ParseCRL that returns a well-formed but unusable CRL with
+// its unusable reason set instead of failing.
+func parseCRL(data []byte, issuer *x509.Certificate) (*CRL, error) {
 	der, err := decodePEMorDER(data)
 	if err != nil {
 		return nil, err
@@ -161,8 +179,8 @@ func ParseCRL(data []byte, issuer *x509.Certificate) (*CRL, error) {
 		return nil, err
 	}
 	var sigErr chan error
-	if issuer != nil {
-		if err := checkIssuerMayVerify(c, issuer); err != nil {
+	if issuer != nil && c.unusable == nil {
+		if err := checkIssuerMayVerify(c, issuer, true); err != nil {
 			return nil, err
 		}
 		// The hash of the TBS (tens of MB for a big CRL) runs on another
@@ -240,8 +258,9 @@ func parseHeader(der []byte) (*CRL, cryptobyte.String, error) {
 		return nil, nil, fmt.Errorf("%w: v1 CRL with extensions", ErrMalformedCRL)
 	}
 
+	var sigUnusable error
 	if sig.BitLength%8 != 0 {
-		return nil, nil, fmt.Errorf("%w: signature is not a whole number of bytes", ErrMalformedCRL)
+		sigUnusable = fmt.Errorf("%w: the signature BIT STRING has %d unused bits", ErrCRLSignature, 8-sig.BitLength%8)
 	}
 	// The entry-less copy, always v2 so that crypto/x509 accepts v1 CRLs.
 	var b cryptobyte.Builder
@@ -278,6 +297,9 @@ func parseHeader(der []byte) (*CRL, cryptobyte.String, error) {
 	}
 	if err := c.parseExtensions(exts); err != nil {
 		return nil, nil, err
+	}
+	if c.unusable == nil {
+		c.unusable = sigUnusable
 	}
 	return c, entries, nil
 }
@@ -328,8 +350,8 @@ func (c *CRL) parseExtensions(exts cryptobyte.String) error {
 				c.FreshestURIs = append(c.FreshestURIs, dp.uris...)
 			}
 		default:
-			if critical {
-				return fmt.Errorf("%w: %s", ErrCriticalExtension, oidString(oid))
+			if critical && c.unusable == nil {
+				c.unusable = fmt.Errorf("%w: %s", ErrCriticalExtension, oidString(oid))
 			}
 		}
 	}
@@ -422,7 +444,10 @@ func (c *CRL) walkEntries(entries []byte) error {
 					if !indirect {
 						// RFC 5280 5.3.3: only indirect CRLs may carry it,
 						// and it changes which certificates entries name.
-						return fmt.Errorf("%w: entry %d: certificateIssuer on a CRL that is not indirect", ErrCriticalExtension, i)
+						if c.unusable == nil {
+							c.unusable = fmt.Errorf("%w: entry %d: certificateIssuer on a CRL that is not indirect", ErrCriticalExtension, i)
+						}
+						continue
 					}
 					idx, err := c.entryIssuer(val)
 					if err != nil {
@@ -430,8 +455,8 @@ func (c *CRL) walkEntries(entries []byte) error {
 					}
 					curIssuer = idx
 				default:
-					if critical {
-						return fmt.Errorf("%w: entry %d: %s", ErrCriticalExtension, i, oidString(oid))
+					if critical && c.unusable == nil {
+						c.unusable = fmt.Errorf("%w: entry %d: %s", ErrCriticalExtension, i, oidString(oid))
 					}
 				}
 			}
@@ -517,9 +542,11 @@ func (c *CRL) entryIssuer(val cryptobyte.String) (uint16, error) {
 
 // checkIssuerMayVerify applies the checks of crypto/x509's
 // RevocationList.CheckSignatureFrom that do not involve the signature.
-func checkIssuerMayVerify(c *CRL, issuer *x509.Certificate) error {
+// requireCA is false for a separate CRL-signing certificate, which needs
+// the cRLSign key usage but need not be a CA (RFC 5280 4.2.1.3).
+func checkIssuerMayVerify(c *CRL, issuer *x509.Certificate, requireCA bool) error {
 	switch {
-	case issuer.Version == 3 && !issuer.BasicConstraintsValid || issuer.BasicConstraintsValid && !issuer.IsCA:
+	case requireCA && (issuer.Version == 3 && !issuer.BasicConstraintsValid || issuer.BasicConstraintsValid && !issuer.IsCA):
 		return fmt.Errorf("%w: issuer %q is not a CA", ErrCRLSignature, issuer.Subject.String())
 	case issuer.KeyUsage != 0 && issuer.KeyUsage&x509.KeyUsageCRLSign == 0:
 		return fmt.Errorf("%w: issuer %q key usage does not allow cRLSign", ErrCRLSignature, issuer.Subject.String())
@@ -559,7 +586,11 @@ func (c *CRL) markVerified(issuer *x509.Certificate) {
 // The result is remembered per key, so repeated calls for the same issuer
 // cost a comparison.
 func (c *CRL) CheckSignatureFrom(issuer *x509.Certificate) error {
-	if err := checkIssuerMayVerify(c, issuer); err != nil {
+	return c.checkSignatureFrom(issuer, true)
+}
+
+func (c *CRL) checkSignatureFrom(issuer *x509.Certificate, requireCA bool) error {
+	if err := checkIssuerMayVerify(c, issuer, requireCA); err != nil {
 		return err
 	}
 	if p := c.verified.Load(); p != nil {

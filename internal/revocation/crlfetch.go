@@ -1,13 +1,15 @@
 package revocation
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/certgate/certgate/internal/dname"
 )
 
 // fetchCRL fetches, verifies and caches the CRL of ent. Concurrent calls
@@ -15,11 +17,15 @@ import (
 // from the caller's context, bounded by Options.Timeout, so that one
 // cancelled request does not fail the others waiting on it; each caller
 // still stops waiting when its own context ends.
-func (e *Engine) fetchCRL(ctx context.Context, ent *crlEntry, issuer *x509.Certificate) (*crlState, error) {
+//
+// issuer verifies the CRL while it is parsed; nil (a cRLIssuer's CRL) or,
+// with lenient, a signature the issuer's key does not verify leaves the
+// CRL unverified for the caller to verify with another signer.
+func (e *Engine) fetchCRL(ctx context.Context, ent *crlEntry, issuer *x509.Certificate, lenient bool) (*crlState, error) {
 	ch := e.sf.DoChan("crl\x00"+ent.url, func() (any, error) {
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), e.opts.Timeout)
 		defer cancel()
-		return e.doFetchCRL(fctx, ent, issuer)
+		return e.doFetchCRL(fctx, ent, issuer, lenient)
 	})
 	select {
 	case res := <-ch:
@@ -32,9 +38,9 @@ func (e *Engine) fetchCRL(ctx context.Context, ent *crlEntry, issuer *x509.Certi
 	}
 }
 
-func (e *Engine) doFetchCRL(ctx context.Context, ent *crlEntry, issuer *x509.Certificate) (*crlState, error) {
+func (e *Engine) doFetchCRL(ctx context.Context, ent *crlEntry, issuer *x509.Certificate, lenient bool) (*crlState, error) {
 	start := time.Now()
-	c, der, err := e.fetchAndParse(ctx, ent.url, issuer)
+	c, der, verified, err := e.fetchAndParse(ctx, ent.url, issuer, lenient)
 	if e.opts.OnFetch != nil {
 		kind := "crl"
 		if ent.delta.Load() {
@@ -52,11 +58,14 @@ func (e *Engine) doFetchCRL(ctx context.Context, ent *crlEntry, issuer *x509.Cer
 		if st := ent.state.Load(); st != nil {
 			ent.nextRefresh.Store(now.Add(retryGap(st.crl.NextUpdate, now)).UnixNano())
 		}
-		e.log.Warn("ignoring CRL", "url", ent.url, "issuer", issuer.Subject.String(), "error", err)
+		e.log.Warn("ignoring CRL", "url", ent.url, "error", err)
 		return nil, err
 	}
 	st := newCRLState(c, ent.url, now, false)
-	ent.issuer.Store(issuer)
+	if verified {
+		// The background refresher verifies the next CRL with it.
+		ent.issuer.Store(issuer)
+	}
 	ent.state.Store(st)
 	ent.failure.Store(nil)
 	e.scheduleCRL(ent, st, now)
@@ -70,30 +79,39 @@ func (e *Engine) doFetchCRL(ctx context.Context, ent *crlEntry, issuer *x509.Cer
 }
 
 // fetchAndParse downloads a CRL and verifies it against issuer: signature
-// (checked while the entries are indexed) and issuer name.
-func (e *Engine) fetchAndParse(ctx context.Context, rawURL string, issuer *x509.Certificate) (*CRL, []byte, error) {
+// (checked while the entries are indexed) and issuer name. See fetchCRL
+// for a nil issuer and lenient.
+func (e *Engine) fetchAndParse(ctx context.Context, rawURL string, issuer *x509.Certificate, lenient bool) (c *CRL, der []byte, verified bool, err error) {
 	u, err := e.fetch.checkURL(rawURL)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	der, err := e.fetch.get(ctx, u, nil, "")
+	der, err = e.fetch.get(ctx, u, nil, "")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
+	}
+	if issuer == nil {
+		c, err = ParseCRL(der, nil)
+		return c, der, false, err
 	}
 	// The issuer name is checked before the (possibly expensive) parse and
 	// signature check, which would otherwise report a CRL for another CA as
 	// a bad signature.
-	if p := crlIssuerPeek(der); p != nil && !bytes.Equal(p, issuer.RawSubject) {
-		return nil, nil, fmt.Errorf("%w: CRL issued by %q, expected %q", ErrCRLIssuer, nameString(p), issuer.Subject.String())
+	if p := crlIssuerPeek(der); p != nil && !dname.Equal(p, issuer.RawSubject) {
+		return nil, nil, false, fmt.Errorf("%w: CRL issued by %q, expected %q", ErrCRLIssuer, nameString(p), issuer.Subject.String())
 	}
-	c, err := ParseCRL(der, issuer)
+	c, err = ParseCRL(der, issuer)
+	if err != nil && lenient && errors.Is(err, ErrCRLSignature) {
+		c, err = ParseCRL(der, nil)
+		return c, der, false, err
+	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	if !bytes.Equal(c.RawIssuer, issuer.RawSubject) {
-		return nil, nil, fmt.Errorf("%w: CRL issued by %q, expected %q", ErrCRLIssuer, c.Issuer.String(), issuer.Subject.String())
+	if !dname.Equal(c.RawIssuer, issuer.RawSubject) {
+		return nil, nil, false, fmt.Errorf("%w: CRL issued by %q, expected %q", ErrCRLIssuer, c.Issuer.String(), issuer.Subject.String())
 	}
-	return c, der, nil
+	return c, der, true, nil
 }
 
 // nameString renders a raw Name for messages.

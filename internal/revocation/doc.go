@@ -17,16 +17,23 @@
 // and a cap on concurrent fetches. A slow, huge or garbage distribution
 // point yields Unknown with a reason, never a hang or an out-of-memory.
 //
-// CRL validation follows RFC 5280 section 6.3.3: signature by the
-// certificate issuer's key, issuer name, thisUpdate <= time <= nextUpdate,
-// critical extensions understood (an unknown critical CRL or entry extension
-// rejects the CRL), issuing distribution point scope (distribution point
-// name, only user / only CA / only attribute certificates, reasons) and
-// delta CRLs (Delta CRL Indicator and Freshest CRL, removeFromCRL). An
-// invalid CRL is ignored and logged with its URL or file; when nothing valid
-// remains the result is Unknown, naming every URL and what failed.
-// Indirect CRLs issued by another authority are not supported and are
-// reported as such.
+// CRL validation follows RFC 5280 section 6.3.3: issuer name (compared as
+// section 7.1 says, with internal/dname), signature, thisUpdate <= time <=
+// nextUpdate, critical extensions understood (an unknown critical CRL or
+// entry extension makes the CRL unusable), issuing distribution point scope
+// (distribution point name, only user / only CA / only attribute
+// certificates, reasons, several CRLs partitioned by reason), delta CRLs
+// (Delta CRL Indicator and Freshest CRL, removeFromCRL) and indirect CRLs
+// (cRLIssuer, certificateIssuer entries). An invalid CRL is ignored and
+// logged with its URL or file; when nothing valid remains the result is
+// Unknown, naming every URL and what failed.
+//
+// Check verifies a CRL with the certificate issuer's key. CheckChain (used
+// by internal/verify when present) also accepts a CRL signed by another
+// certificate with the CRL issuer's name, on the path or in
+// Options.Issuers, once the verifier has validated that certificate (RFC
+// 5280 6.3.3 (f)): key rollover, separate CRL-signing keys, the cRLIssuer
+// of an indirect CRL.
 //
 // Speed. A CRL is never materialised as x509.RevocationList entries: the
 // DER is walked once, serials go into a compact pointer-free hash index,

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/certgate/certgate/internal/dname"
 )
 
 // Engine is the revocation Checker: CRLs (local files, distribution points,
@@ -39,8 +41,13 @@ type Engine struct {
 	sf    singleflight.Group
 	disk  *diskCache
 
-	// local CRLs by raw issuer name; immutable after New.
+	// local CRLs by dname.Key of the issuer name (RFC 5280 7.1 matching);
+	// immutable after New.
 	local map[string][]*localCRL
+	// keyMu guards nameKeys, a cache of dname.Key by raw name: the key
+	// allocates, and Check looks it up on every handshake.
+	keyMu    sync.RWMutex
+	nameKeys map[string]string
 
 	mu    sync.RWMutex
 	crls  map[string]*crlEntry  // by URL
@@ -142,6 +149,7 @@ func New(o Options) (*Engine, error) {
 		now:       o.Now,
 		fetch:     newFetcher(o),
 		local:     map[string][]*localCRL{},
+		nameKeys:  map[string]string{},
 		crls:      map[string]*crlEntry{},
 		ocsps:     map[string]*ocspEntry{},
 		dpCache:   map[string][]distPoint{},
@@ -199,16 +207,24 @@ func (e *Engine) loadLocal(path string) error {
 			if len(ders) > 1 {
 				name = fmt.Sprintf("%s#%d", f, i+1)
 			}
-			c, err := ParseCRL(der, nil)
+			c, err := parseCRL(der, nil)
 			if err != nil {
 				return fmt.Errorf("load crl %q: %w", name, err)
 			}
-			e.verifyAtLoad(c, name)
+			if c.unusable != nil {
+				// Well formed but not usable (RFC 5280 5.2/5.3): a CA
+				// publishing a CRL with a new critical extension must not
+				// stop the gateway from starting. The certificates it
+				// would cover get Unknown with this reason.
+				e.log.Warn("ignoring CRL", "file", name, "issuer", c.Issuer.String(), "error", c.unusable)
+			} else {
+				e.verifyAtLoad(c, name)
+			}
 			if !c.NextUpdate.IsZero() && e.now().After(c.NextUpdate) {
 				e.log.Warn("local CRL is past its next update; it will only be used to check times before that",
 					"file", name, "issuer", c.Issuer.String(), "next_update", c.NextUpdate)
 			}
-			k := string(c.RawIssuer)
+			k := dname.Key(c.RawIssuer)
 			e.local[k] = append(e.local[k], &localCRL{crl: c, path: name,
 				detail: "verified " + c.describe(), good: fmt.Sprintf("not revoked according to CRL %q", name)})
 		}
@@ -248,7 +264,7 @@ func (e *Engine) verifyAtLoad(c *CRL, name string) {
 	var errs []error
 	tried := false
 	for _, is := range e.opts.Issuers {
-		if is == nil || !bytes.Equal(is.RawSubject, c.RawIssuer) {
+		if is == nil || !dname.Equal(is.RawSubject, c.RawIssuer) {
 			continue
 		}
 		tried = true
@@ -259,7 +275,9 @@ func (e *Engine) verifyAtLoad(c *CRL, name string) {
 		errs = append(errs, err)
 	}
 	if tried {
-		e.log.Warn("ignoring CRL: no configured CA with its issuer name signed it", "file", name,
+		// It may still be signed by a separate CRL-signing certificate
+		// that only a chain check can validate (RFC 5280 6.3.3 (f)).
+		e.log.Warn("CRL not signed by the configured CA of its issuer name", "file", name,
 			"issuer", c.Issuer.String(), "error", errors.Join(errs...))
 	}
 }
@@ -287,6 +305,38 @@ func (e *Engine) loadDisk() {
 			ent.pending.Store(&pendingOCSP{der: it.der, source: it.meta.Source, fetchedAt: it.meta.FetchedAt})
 		}
 	}
+}
+
+// localsFor returns the local CRLs whose issuer name matches rawName.
+func (e *Engine) localsFor(rawName []byte) []*localCRL {
+	if len(e.local) == 0 {
+		return nil
+	}
+	e.keyMu.RLock()
+	k, ok := e.nameKeys[string(rawName)]
+	e.keyMu.RUnlock()
+	if !ok {
+		k = dname.Key(rawName)
+		e.keyMu.Lock()
+		if len(e.nameKeys) >= maxDPCache {
+			clear(e.nameKeys)
+		}
+		e.nameKeys[string(rawName)] = k
+		e.keyMu.Unlock()
+	}
+	return e.local[k]
+}
+
+// localsForNames returns the local CRLs issued by any directoryName of a
+// GeneralNames (a distribution point's cRLIssuer).
+func (e *Engine) localsForNames(names [][]byte) []*localCRL {
+	var out []*localCRL
+	for _, n := range names {
+		if inner, ok := directoryNameInner(n); ok {
+			out = append(out, e.localsFor(inner)...)
+		}
+	}
+	return out
 }
 
 // crlEntry returns the cache entry for url, creating it.
@@ -387,7 +437,7 @@ func (e *Engine) refreshDue(ctx context.Context) int {
 
 func (e *Engine) refreshCRL(ctx context.Context, ent *crlEntry) {
 	issuer := ent.issuer.Load()
-	st, err := e.fetchCRL(ctx, ent, issuer)
+	st, err := e.fetchCRL(ctx, ent, issuer, false)
 	if err != nil {
 		e.log.Warn("background CRL refresh failed; keeping the current CRL", "url", ent.url, "error", err)
 		return

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"hash/maphash"
 	"math/bits"
+
+	"github.com/certgate/certgate/internal/dname"
 )
 
 // index is the compact serial set of a CRL: all serials back to back in one
@@ -87,8 +89,10 @@ func (x *index) find(serial []byte, issuerName []byte) (int, bool) {
 		if !bytes.Equal(x.serial(i), serial) {
 			continue
 		}
-		if x.issuer != nil && !bytes.Equal(x.issuers[x.issuer[i]], issuerName) {
-			continue
+		if x.issuer != nil {
+			if n := x.issuers[x.issuer[i]]; !bytes.Equal(n, issuerName) && !dname.Equal(n, issuerName) {
+				continue
+			}
 		}
 		return i, true
 	}

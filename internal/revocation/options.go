@@ -86,12 +86,16 @@ type Options struct {
 	Prefer string
 	// LocalCRLs are CRL files or directories (PEM or DER; in a directory,
 	// the files ending .crl, .pem, .der). They are used in every mode and
-	// before any URL.
+	// before any URL. New fails on a file that cannot be read or is not a
+	// CRL; a well-formed CRL that must not be used (unknown critical
+	// extension) is logged and reported by Check instead.
 	LocalCRLs []string
 	// Issuers are CA certificates (the site's roots and intermediates)
 	// against which local and cached CRLs are verified at New, so that the
 	// first request does not pay for the signature of a big CRL and a CRL
-	// no known CA signed is reported at start-up. Optional.
+	// no known CA signed is reported at start-up. CheckChain also takes
+	// CRL signers from them (separate CRL keys, indirect CRL issuers).
+	// Optional.
 	Issuers []*x509.Certificate
 	// MaxAge makes a CRL older than this (since it was fetched) unusable in
 	// Online mode even before its nextUpdate: it is refetched (IIS

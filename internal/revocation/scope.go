@@ -9,6 +9,8 @@ import (
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
+
+	"github.com/certgate/certgate/internal/dname"
 )
 
 // ReasonFlags is the RFC 5280 ReasonFlags bit set (section 4.2.1.13): bit 1
@@ -345,10 +347,17 @@ func (c *CRL) idpNames() [][]byte {
 	return c.IDP.names
 }
 
+// anyNameEqual reports whether two GeneralNames share a name;
+// directoryNames are compared as RFC 5280 7.1 says, others byte for byte.
 func anyNameEqual(a, b [][]byte) bool {
 	for _, x := range a {
 		for _, y := range b {
 			if bytes.Equal(x, y) {
+				return true
+			}
+			xi, okx := directoryNameInner(x)
+			yi, oky := directoryNameInner(y)
+			if okx && oky && dname.Equal(xi, yi) {
 				return true
 			}
 		}
@@ -361,13 +370,16 @@ func anyNameEqual(a, b [][]byte) bool {
 // which reasons. It implements RFC 5280 section 6.3.3 steps (b) and (d).
 func (c *CRL) scope(cert *x509.Certificate, dp *distPoint) (ReasonFlags, error) {
 	if dp != nil && len(dp.crlIssuer) > 0 {
-		// (b)(1): the point names another CRL issuer: an indirect CRL,
-		// whose signer we would have to validate separately.
-		if !bytes.Equal(c.RawIssuer, cert.RawIssuer) || !anyNameEqual([][]byte{directoryNameOf(c.RawIssuer)}, dp.crlIssuer) {
-			return 0, fmt.Errorf("%w: the distribution point names a separate CRL issuer", ErrIndirectCRL)
+		// (b)(1)(i): the point names the CRL issuer; its CRL must be an
+		// indirect CRL from that issuer.
+		if !anyNameEqual([][]byte{directoryNameOf(c.RawIssuer)}, dp.crlIssuer) {
+			return 0, fmt.Errorf("%w: CRL issuer %q is not the distribution point's cRLIssuer", ErrCRLScope, c.Issuer.String())
 		}
-	}
-	if !bytes.Equal(c.RawIssuer, cert.RawIssuer) {
+		if c.IDP == nil || !c.IDP.Indirect {
+			return 0, fmt.Errorf("%w: the distribution point names a cRLIssuer and the CRL is not indirect", ErrCRLScope)
+		}
+	} else if !dname.Equal(c.RawIssuer, cert.RawIssuer) {
+		// (b)(1)(ii)
 		return 0, fmt.Errorf("%w: crl issuer is not the certificate issuer", ErrCRLIssuer)
 	}
 	idp := c.IDP

@@ -52,49 +52,51 @@ const (
 
 // dnConstraints are the directoryName subtrees of one certificate.
 type dnConstraints struct {
-	// present: the certificate has a nameConstraints extension.
-	present             bool
 	permitted, excluded []dname.Name
 	// handled: every subtree is of a form certgate enforces, so a critical
 	// extension may be treated as processed.
 	handled bool
+	// malformed: a directoryName subtree cannot be read, so the constraints
+	// cannot be enforced at all.
+	malformed bool
 }
 
 // readDNConstraints reads the directoryName subtrees of c's
 // nameConstraints extension. crypto/x509 has already validated the
 // extension's overall shape (it refuses to parse a certificate otherwise).
 func readDNConstraints(c *x509.Certificate) dnConstraints {
-	var out dnConstraints
 	for _, e := range c.Extensions {
 		if !e.Id.Equal(oidNameConstraints) {
 			continue
 		}
-		out.present = true
+		out := dnConstraints{handled: true}
 		outer := cryptobyte.String(e.Value)
 		var top, permitted, excluded cryptobyte.String
 		var hasP, hasE bool
 		if !outer.ReadASN1(&top, cbasn1.SEQUENCE) ||
 			!top.ReadOptionalASN1(&permitted, &hasP, cbasn1.Tag(0).ContextSpecific().Constructed()) ||
 			!top.ReadOptionalASN1(&excluded, &hasE, cbasn1.Tag(1).ContextSpecific().Constructed()) {
-			return out
+			return dnConstraints{malformed: true}
 		}
-		var ok1, ok2 bool
-		out.permitted, ok1 = readDNSubtrees(permitted)
-		out.excluded, ok2 = readDNSubtrees(excluded)
-		out.handled = ok1 && ok2
+		out.permitted = out.readSubtrees(permitted)
+		out.excluded = out.readSubtrees(excluded)
 		return out
 	}
-	return out
+	return dnConstraints{handled: true}
 }
 
-// readDNSubtrees returns the directoryName bases of GeneralSubtrees; ok is
-// false if a subtree has a form certgate does not enforce or is malformed.
-func readDNSubtrees(s cryptobyte.String) (dns []dname.Name, ok bool) {
+// readSubtrees returns the directoryName bases of GeneralSubtrees, and
+// notes forms certgate does not enforce (handled) or cannot read
+// (malformed). Other forms are still read, so that a non-critical
+// extension with an unsupported form keeps its directoryName subtrees.
+func (d *dnConstraints) readSubtrees(s cryptobyte.String) []dname.Name {
+	var dns []dname.Name
 	for !s.Empty() {
 		var sub, base cryptobyte.String
 		var tag cbasn1.Tag
 		if !s.ReadASN1(&sub, cbasn1.SEQUENCE) || !sub.ReadAnyASN1(&base, &tag) {
-			return nil, false
+			d.malformed, d.handled = true, false
+			return dns
 		}
 		// minimum and maximum are ignored, as crypto/x509 ignores them:
 		// RFC 5280 says minimum MUST be 0 and maximum MUST be absent.
@@ -106,14 +108,15 @@ func readDNSubtrees(s cryptobyte.String) (dns []dname.Name, ok bool) {
 			// [4] is explicit (Name is a CHOICE): base holds a Name.
 			rdns, ok := dname.Parse(base)
 			if !ok {
-				return nil, false
+				d.malformed, d.handled = true, false
+				return dns
 			}
 			dns = append(dns, rdns)
 		default:
-			return nil, false // otherName, x400Address, ediPartyName, registeredID
+			d.handled = false // otherName, x400Address, ediPartyName, registeredID
 		}
 	}
-	return dns, true
+	return dns
 }
 
 // unhandledCritical is c.UnhandledCriticalExtensions without the
@@ -220,6 +223,9 @@ func checkNameConstraints(path []*x509.Certificate) *nameViolation {
 			continue
 		}
 		dn := readDNConstraints(ca)
+		if dn.malformed {
+			return &nameViolation{cert: j - 1, ca: j, detail: "the name constraints extension of the CA above cannot be read, so they cannot be enforced"}
+		}
 		for i := 0; i < j; i++ {
 			if i > 0 && selfIssued(path[i]) {
 				continue
