@@ -77,6 +77,7 @@ func TestBuildWarnsNonSelfSignedAnchor(t *testing.T) {
     upstream: echo
     client_auth:
       trust: {roots: sub-as-root.pem}
+      revocation: {mode: "off"}
     locations: [{path: /, client_cert: require}]
 `
 	g := startGateway(t, p, yaml, func(dir string) { pkitest.WriteCerts(t, dir, "sub-as-root.pem", p.sub.Cert) })

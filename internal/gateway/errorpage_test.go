@@ -110,14 +110,14 @@ sites:
     hosts: [a.example.test]
     certificate: {cert: server.pem, key: server.key}
     upstream: %[1]s
-    client_auth: {trust: {roots: roots.pem}}
+    client_auth: {trust: {roots: roots.pem}, revocation: {mode: "off"}}
     locations: [{path: /, client_cert: require}]
   - name: detailed
     hosts: [b.example.test]
     detailed_errors: true
     certificate: {cert: server.pem, key: server.key}
     upstream: %[1]s
-    client_auth: {trust: {roots: roots.pem}}
+    client_auth: {trust: {roots: roots.pem}, revocation: {mode: "off"}}
     locations: [{path: /, client_cert: require}]
 `
 	up := newCountingUpstream(t)

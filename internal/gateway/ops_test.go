@@ -47,6 +47,8 @@ sites:
     client_auth:
       trust: {roots: roots.pem, intermediates: intermediates.pem}
       issuer_list: {warn_bytes: %d}
+      # Local CRLs only: revocation is really checked, without network.
+      revocation: {mode: cache-only, crls: crls}
     locations:
       - {path: /, client_cert: require}
       - {path: /public, client_cert: ignore}
@@ -72,10 +74,23 @@ type observed struct {
 	requests, handshakes chan struct{}
 }
 
-func startObserved(t *testing.T, p *testPKI, yaml string) *observed {
+// writeCRLs writes current CRLs of both client CAs into dir/crls, the
+// issuing CA's revoking revoked.
+func writeCRLs(t *testing.T, dir string, p *testPKI, revoked ...*x509.Certificate) {
+	t.Helper()
+	crls := filepath.Join(dir, "crls")
+	if err := os.MkdirAll(crls, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pkitest.WriteFile(t, crls, "root.crl", p.root.CRL(t, pki.CRLOptions{}))
+	pkitest.WriteFile(t, crls, "sub.crl", p.sub.CRL(t, pki.CRLOptions{}, revoked...))
+}
+
+func startObserved(t *testing.T, p *testPKI, yaml string, revoked ...*x509.Certificate) *observed {
 	t.Helper()
 	dir := t.TempDir()
 	p.writeFiles(t, dir)
+	writeCRLs(t, dir, p, revoked...)
 	o := &observed{
 		gatewayUnderTest: &gatewayUnderTest{pki: p, dir: dir, logs: &syncBuffer{}},
 		requests:         make(chan struct{}, 1024),
@@ -89,6 +104,8 @@ func startObserved(t *testing.T, p *testPKI, yaml string) *observed {
 		t.Fatalf("build: %v", err)
 	}
 	o.snap = snap
+	ctx, stop := context.WithCancel(context.Background())
+	snap.Start(ctx)
 	o.metrics = metrics.New(metrics.Options{Version: "test"})
 	logOpts := AccessLogOptions{Version: "test", Logger: logger, OnDrop: o.metrics.AccessLogDropped}
 	logs, err := OpenAccessLogs(cfg, nil, logOpts)
@@ -107,7 +124,7 @@ func startObserved(t *testing.T, p *testPKI, yaml string) *observed {
 	}
 	o.addr = ln.Addr().String()
 	o.srv = NewServer(snap, logger, Options{Hooks: hooks})
-	o.reloader = NewReloader(ReloaderOptions{Path: cfg.Path, Server: o.srv, Observer: o.obs,
+	o.reloader = NewReloader(ReloaderOptions{Context: ctx, Path: cfg.Path, Server: o.srv, Observer: o.obs,
 		Metrics: o.metrics, Logger: logger, AccessLogs: logOpts})
 	o.admin = httptest.NewServer(NewAdminHandler(AdminOptions{Metrics: o.metrics, Reload: o.reloader.Reload}))
 	done := make(chan error, 1)
@@ -120,6 +137,8 @@ func startObserved(t *testing.T, p *testPKI, yaml string) *observed {
 			t.Errorf("shutdown: %v", err)
 		}
 		<-done
+		o.srv.Snapshot().Close()
+		stop()
 		if err := o.obs.AccessLogs().Close(); err != nil {
 			t.Errorf("close access logs: %v", err)
 		}
@@ -202,7 +221,8 @@ func TestMetricsAndAccessLogAfterScriptedRequests(t *testing.T) {
 	otherRoot := pkitest.NewRoot(t, "Other Root")
 	stranger := otherRoot.Client(t, "stranger")
 	expired := p.sub.Client(t, "old alice", pki.WithValidity(now.Add(-48*time.Hour), now.Add(-time.Hour)))
-	o := startObserved(t, p, opsConfig("server", 16384))
+	bob := p.sub.Client(t, "bob")
+	o := startObserved(t, p, opsConfig("server", 16384), bob.Cert)
 
 	script := []struct {
 		path string
@@ -214,6 +234,7 @@ func TestMetricsAndAccessLogAfterScriptedRequests(t *testing.T) {
 		{"/", nil, substatus.CertRequired, substatus.SecENoCredentials},
 		{"/", stranger, substatus.CertUntrusted, substatus.CertEUntrustedRoot},
 		{"/", expired, substatus.CertTimeInvalid, substatus.CertEExpired},
+		{"/", bob, substatus.CertRevoked, substatus.CryptERevoked},
 		{"/public", nil, substatus.OK, substatus.NoError},
 		{"/maybe?x=1 2", stranger, substatus.OK, substatus.NoError}, // downgraded to anonymous
 	}
@@ -251,11 +272,12 @@ func TestMetricsAndAccessLogAfterScriptedRequests(t *testing.T) {
 		{"403.7", "certgate_requests_total", []string{"site", "a", "status", "403", "substatus", "7"}, 1},
 		{"403.16", "certgate_requests_total", []string{"site", "a", "status", "403", "substatus", "16"}, 1},
 		{"403.17", "certgate_requests_total", []string{"site", "a", "status", "403", "substatus", "17"}, 1},
+		{"403.13", "certgate_requests_total", []string{"site", "a", "status", "403", "substatus", "13"}, 1},
 		{"handshakes", "certgate_handshakes_total", []string{"site", "a"}, float64(len(script))},
 		{"not tls", "certgate_handshake_failures_total", []string{"reason", "not_tls"}, 1},
 		// Every presented certificate is verified once; no certificate
 		// is not a verification.
-		{"verifications", "certgate_verify_duration_seconds", nil, 4},
+		{"verifications", "certgate_verify_duration_seconds", nil, 5},
 		{"server expiry", "certgate_cert_expiry_seconds", []string{"kind", "server", "site", "a"}, -2},
 		{"ca expiry", "certgate_cert_expiry_seconds", []string{"kind", "ca", "site", "a", "subject", p.root.Cert.Subject.String()}, -2},
 		{"no drops", "certgate_access_log_dropped_total", nil, 0},
@@ -425,15 +447,23 @@ func TestInvalidReloadKeepsOldConfig(t *testing.T) {
 
 	bad := []struct {
 		name, yaml, field string
+		setup             func(t *testing.T)
 	}{
-		{"missing key file", opsConfig("nosuch", 16384), "sites[0].certificate"},
-		{"bad policy", strings.Replace(opsConfig("server", 16384), "client_cert: accept", "client_cert: maybe", 1), "sites[0].locations[2].client_cert"},
-		{"unknown key", strings.Replace(opsConfig("server", 16384), "upstream: echo", "upstream: echo\n    upstreams: x", 1), "upstreams"},
-		{"not yaml", "sites: [", "certgate.yaml"},
-		{"access log dir is a file", strings.Replace(opsConfig("server", 16384), "dir: logs", "dir: roots.pem", 1), "access_log.dir"},
+		{"missing key file", opsConfig("nosuch", 16384), "sites[0].certificate", nil},
+		{"bad policy", strings.Replace(opsConfig("server", 16384), "client_cert: accept", "client_cert: maybe", 1), "sites[0].locations[2].client_cert", nil},
+		{"unknown key", strings.Replace(opsConfig("server", 16384), "upstream: echo", "upstream: echo\n    upstreams: x", 1), "upstreams", nil},
+		{"not yaml", "sites: [", "certgate.yaml", nil},
+		{"access log dir is a file", strings.Replace(opsConfig("server", 16384), "dir: logs", "dir: roots.pem", 1), "access_log.dir", nil},
+		{"corrupt crl file", opsConfig("server", 16384), "sites[0].client_auth.revocation", func(t *testing.T) {
+			pkitest.WriteFile(t, filepath.Join(o.dir, "crls"), "sub.crl", []byte("not a CRL"))
+			t.Cleanup(func() { writeCRLs(t, o.dir, p) })
+		}},
 	}
 	for i, b := range bad {
 		t.Run(b.name, func(t *testing.T) {
+			if b.setup != nil {
+				b.setup(t)
+			}
 			writeConfig(t, o.cfgPath, b.yaml)
 			status, body := o.post(t, "/reload")
 			if status != http.StatusInternalServerError || !strings.Contains(body, b.field) {
@@ -468,6 +498,17 @@ func TestInvalidReloadKeepsOldConfig(t *testing.T) {
 	defer conn.Close()
 	if got := conn.ConnectionState().PeerCertificates[0]; !got.Equal(renewed.Cert) {
 		t.Errorf("after reload the server presents %s, want the renewed certificate", got.Subject)
+	}
+
+	// CRL files are reloaded too: a newly published CRL revoking alice
+	// applies to the next connection.
+	writeCRLs(t, o.dir, p, p.alice.Cert)
+	if status, body := o.post(t, "/reload"); status != http.StatusOK {
+		t.Fatalf("reload with new CRLs: %d %s", status, body)
+	}
+	res := o.do(t, request{sni: "a.example.test", path: "/", cert: p.alice, accept: "application/problem+json"})
+	if res.status != http.StatusForbidden || res.problem(t).Substatus != "403.13" {
+		t.Errorf("alice after her certificate was revoked and CRLs reloaded: %d %s", res.status, res.body)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 // failed build changes nothing: the old snapshot keeps serving and the
 // error names the file and field. Reloads are serialised.
 type Reloader struct {
+	ctx      context.Context
 	path     string
 	srv      *Server
 	obs      *Observer
@@ -32,6 +33,9 @@ type Reloader struct {
 
 // ReloaderOptions configure NewReloader.
 type ReloaderOptions struct {
+	// Context bounds the background work (CRL refresh) of the snapshots a
+	// reload starts; default context.Background().
+	Context context.Context
 	// Path is the config file, read again on every reload.
 	Path     string
 	Server   *Server
@@ -47,13 +51,16 @@ type ReloaderOptions struct {
 // NewReloader returns a Reloader for the server's current snapshot. It
 // publishes that snapshot's certificate expiries right away.
 func NewReloader(o ReloaderOptions) *Reloader {
-	r := &Reloader{path: o.Path, srv: o.Server, obs: o.Observer, metrics: o.Metrics,
+	r := &Reloader{ctx: o.Context, path: o.Path, srv: o.Server, obs: o.Observer, metrics: o.Metrics,
 		logger: o.Logger, now: o.Now, logsOpts: o.AccessLogs}
 	if r.logger == nil {
 		r.logger = slog.New(slog.DiscardHandler)
 	}
 	if r.now == nil {
 		r.now = time.Now
+	}
+	if r.ctx == nil {
+		r.ctx = context.Background()
 	}
 	r.published(r.srv.Snapshot())
 	return r
@@ -89,13 +96,18 @@ func (r *Reloader) reload() error {
 	if r.obs != nil {
 		prevLogs = r.obs.AccessLogs()
 		if logs, err = OpenAccessLogs(cfg, prevLogs, r.logsOpts); err != nil {
+			snap.Close()
 			return fmt.Errorf("reload %s: %w", r.path, err)
 		}
 	}
 	r.notApplied(old.Config, cfg)
 
-	// From here on nothing can fail: swap, then retire the old writers.
+	// From here on nothing can fail: start the new snapshot's CRL
+	// refresh, swap, then retire the old snapshot's background work (its
+	// connections keep working, see Snapshot.Close) and old writers.
+	snap.Start(r.ctx)
 	r.srv.Swap(snap)
+	old.Close()
 	if r.obs != nil {
 		r.obs.SetAccessLogs(logs)
 		if err := prevLogs.CloseUnused(logs); err != nil {

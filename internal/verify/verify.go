@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"time"
 
@@ -348,7 +349,14 @@ func (v *Verifier) evaluate(ctx context.Context, path []*x509.Certificate, at ti
 					"revocation status of %s is unknown (%s) and on_unavailable is allow: ACCEPTED WITHOUT A REVOCATION CHECK", describe(path[i]), r.Reason))
 				continue
 			}
-			o, st := fail(stageRevocation, substatus.CertRevoked, substatus.CryptERevocationOffline, i, ErrRevocationOffline,
+			// A certificate that names no CRL or OCSP location at all is
+			// CRYPT_E_NO_REVOCATION_CHECK in CryptoAPI, not "offline": no
+			// server was down, there was nothing to ask.
+			code := substatus.CryptERevocationOffline
+			if errors.Is(r.Err, revocation.ErrNoSource) {
+				code = substatus.CryptENoRevocationCheck
+			}
+			o, st := fail(stageRevocation, substatus.CertRevoked, code, i, ErrRevocationOffline,
 				"the revocation status of %s could not be determined: %s", describe(path[i]), r.Reason)
 			o.Revocation = out.Revocation
 			return o, st

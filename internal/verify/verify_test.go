@@ -191,6 +191,8 @@ func TestVerifyRevocation(t *testing.T) {
 			sub: substatus.CertRevoked, code: substatus.CryptERevoked, element: `intermediate 2 "CN=Test Issuing CA"`, reason: "http://ca.test/root.crl"},
 		{name: "unreachable CDP of an upper intermediate", results: map[string]revocation.Result{"Test Issuing CA": {Status: revocation.Unknown, Reason: `fetch crl "http://ca.test/root.crl": connection refused`}},
 			sub: substatus.CertRevoked, code: substatus.CryptERevocationOffline, element: `intermediate 2 "CN=Test Issuing CA"`, reason: "http://ca.test/root.crl"},
+		{name: "no revocation source at all", results: map[string]revocation.Result{"carol": {Status: revocation.Unknown, Reason: "names no CRL distribution point or OCSP responder", Err: revocation.ErrNoSource}},
+			sub: substatus.CertRevoked, code: substatus.CryptENoRevocationCheck, element: `leaf "CN=carol"`, reason: "no CRL distribution point"},
 		{name: "unavailable but allowed", allow: true, results: map[string]revocation.Result{"carol": {Status: revocation.Unknown, Reason: "offline"}}, sub: substatus.OK},
 	}
 	for _, c := range cases {
