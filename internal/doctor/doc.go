@@ -1,7 +1,9 @@
 // Package doctor is the logic behind certgate's troubleshooting commands
-// (`explain`, `lint`, `select`, `probe`): it answers "why was my certificate
-// not offered / not accepted" from the same catalogue (internal/substatus)
-// and the same issuer-list arithmetic (internal/issuerlist) the gateway uses.
+// (`verify`, `explain`, `lint`, `select`, `probe`): it answers "why was my
+// certificate not offered / not accepted" from the same catalogue
+// (internal/substatus), the same issuer-list arithmetic
+// (internal/issuerlist) and, for verify, the same verification and
+// revocation engines (internal/verify, internal/revocation) the gateway uses.
 //
 // Every command returns a report value with a text rendering for people
 // (WriteText) and JSON tags for machines; the cmd/certgate wiring only
@@ -10,5 +12,6 @@
 //
 // Network access is limited to probe, which dials the one URL it is given
 // with timeouts on dial, handshake and read so that a silent server cannot
-// hang the command.
+// hang the command, and to verify with --urlfetch, whose AIA, CRL and OCSP
+// fetches all go through internal/revocation's bounded client.
 package doctor

@@ -21,4 +21,7 @@ var (
 	ErrPassword = errors.New("wrong PKCS#12 password")
 	// ErrURL is returned for a probe URL that is not https://host[:port]/path.
 	ErrURL = errors.New("invalid URL")
+	// ErrUsage is returned for options that do not go together or are
+	// missing (verify without any trust anchor, --site without -c...).
+	ErrUsage = errors.New("invalid usage")
 )

@@ -1,13 +1,9 @@
 package gateway
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"encoding/json"
 	"net/http"
 	"time"
-
-	"github.com/certgate/certgate/internal/verify"
 )
 
 // echoHandler is the built-in upstream (`upstream: echo`): it answers with
@@ -87,6 +83,7 @@ func (echoHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "echo: no gateway identity in the request context", http.StatusInternalServerError)
 		return
 	}
+	ec := echoCache(connFrom(r.Context()), r.TLS)
 	resp := EchoResponse{
 		RequestID: id.RequestID,
 		Site:      id.Site.Name,
@@ -96,21 +93,23 @@ func (echoHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		Host:      r.Host,
 		Headers:   upstreamHeaders(r.Header.Clone(), id.Site),
 		Location:  EchoLocation{Path: id.Location.Path, Policy: id.Location.Policy},
-		Client:    echoClient(id),
+		Client:    echoClient(id, ec),
 	}
-	if st := r.TLS; st != nil {
-		resp.TLS = EchoTLS{
-			Version: tls.VersionName(st.Version),
-			Cipher:  tls.CipherSuiteName(st.CipherSuite),
-			SNI:     st.ServerName,
-			ALPN:    st.NegotiatedProtocol,
-			Resumed: st.DidResume,
+	switch {
+	case ec != nil:
+		resp.TLS = ec.tls
+	case r.TLS != nil:
+		resp.TLS = echoTLS(r.TLS)
+	}
+	// appendJSON writes what json.MarshalIndent does, several times faster
+	// (echo_json.go).
+	b, ok := resp.appendJSON(make([]byte, 0, 1024))
+	if !ok {
+		var err error
+		if b, err = json.MarshalIndent(resp, "", "  "); err != nil {
+			http.Error(w, "echo: "+err.Error(), http.StatusInternalServerError)
+			return
 		}
-	}
-	b, err := json.MarshalIndent(resp, "", "  ")
-	if err != nil {
-		http.Error(w, "echo: "+err.Error(), http.StatusInternalServerError)
-		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -118,19 +117,22 @@ func (echoHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(append(b, '\n'))
 }
 
-func echoClient(id *Identity) EchoClient {
+// echoClient describes the client; ec (nil outside a gateway connection)
+// remembers the certificate texts for the connection.
+func echoClient(id *Identity, ec *echoConn) EchoClient {
 	c := EchoClient{Presented: len(id.Presented) > 0, Verified: id.Verified, User: id.User, Groups: id.Groups}
 	if !c.Presented {
 		return c
 	}
 	leaf := id.Presented[0]
 	na := leaf.NotAfter.UTC()
-	c.Subject, c.Issuer, c.Serial, c.SHA256, c.NotAfter = leaf.Subject.String(), leaf.Issuer.String(), serialHex(leaf), verify.Fingerprint(leaf), &na
+	c.Subject, c.NotAfter = ec.subject(leaf), &na
+	c.Issuer, c.Serial, c.SHA256 = ec.leafText(leaf)
 	chain := id.Presented
 	if id.Verified {
 		chain = id.Chain()
 	}
-	c.Chain = subjects(chain)
+	c.Chain = ec.subjects(chain)
 	if id.Downgraded() {
 		o := id.Outcome
 		c.Outcome = &EchoOutcome{Substatus: o.Sub.String(), Code: uint32(o.Code), CodeName: o.Code.Name(), CodeHex: o.Code.Hex(), Reason: o.Reason}
@@ -139,12 +141,4 @@ func echoClient(id *Identity) EchoClient {
 		}
 	}
 	return c
-}
-
-func subjects(certs []*x509.Certificate) []string {
-	out := make([]string, len(certs))
-	for i, c := range certs {
-		out[i] = c.Subject.String()
-	}
-	return out
 }

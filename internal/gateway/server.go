@@ -96,6 +96,8 @@ type connState struct {
 	once     sync.Once
 	outcome  *verify.Outcome
 	verified time.Duration
+	// echo memoises the echo handler's per-connection texts (echo_conn.go).
+	echo echoConn
 }
 
 func (s *Server) connContext(ctx context.Context, c net.Conn) context.Context {

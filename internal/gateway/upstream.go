@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,14 +68,12 @@ var identityHeaders = []string{"Client-Cert", "Client-Cert-Chain"}
 // which CGI-style backends (PHP, WSGI) read as the same variable. It runs
 // on every request, whatever the location policy. It returns h.
 func upstreamHeaders(h http.Header, site *Site) http.Header {
-	names := append([]string{site.Config.Forward.UserHeader, site.Config.Forward.GroupsHeader}, identityHeaders...)
+	fw := &site.Config.Forward
 	for k := range h {
-		nk := normalizeHeaderName(k)
-		for _, n := range names {
-			if n != "" && nk == normalizeHeaderName(n) {
-				delete(h, k)
-				break
-			}
+		// sameHeaderName (hotpath.go) compares without allocating: this
+		// runs for every header of every request.
+		if sameHeaderName(k, fw.UserHeader) || sameHeaderName(k, fw.GroupsHeader) || slices.ContainsFunc(identityHeaders, func(n string) bool { return sameHeaderName(k, n) }) {
+			delete(h, k)
 		}
 	}
 	return h

@@ -84,6 +84,9 @@ func (v *Verifier) signerVerifier(path []*x509.Certificate) *Verifier {
 	sv.opts.PeerName = ""
 	sv.opts.Policy = PolicyOptions{}
 	sv.signerDepth = v.signerDepth + 1
+	// The signer verifier has other anchors and purpose: it must not
+	// share v's verified-chain cache.
+	sv.cache = nil
 	sv.anchors = map[string][]*x509.Certificate{}
 	sv.anchorRaw = map[string]bool{string(anchor.Raw): true}
 	k := dname.Key(anchor.RawSubject)

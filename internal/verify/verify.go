@@ -50,6 +50,11 @@ type Options struct {
 	// Policy are the RFC 5280 6.1.1 policy inputs; the zero value (any
 	// policy, nothing required) is right for a TLS server.
 	Policy PolicyOptions
+	// ChainCacheSize bounds the verified-chain cache (cache.go): a client
+	// presenting a chain that verified before skips chain building and
+	// signature checks; validity, usage and revocation are still checked
+	// on every call. 0 means DefaultChainCacheSize, negative disables it.
+	ChainCacheSize int
 }
 
 // Verifier verifies presented chains against fixed trust. It is safe for
@@ -63,6 +68,8 @@ type Verifier struct {
 	// signerDepth is how many CRL-signer validations this verifier is
 	// nested in (revchain.go).
 	signerDepth int
+	// cache remembers verified paths (cache.go); nil when disabled.
+	cache *chainCache
 }
 
 // New indexes the trust material. It fails only on unusable input.
@@ -78,6 +85,7 @@ func New(opts Options) (*Verifier, error) {
 		anchors:       map[string][]*x509.Certificate{},
 		anchorRaw:     map[string]bool{},
 		intermediates: map[string][]*x509.Certificate{},
+		cache:         newChainCache(opts.ChainCacheSize),
 	}
 	for i, c := range opts.Roots {
 		if c == nil {
@@ -163,14 +171,28 @@ func (v *Verifier) Verify(ctx context.Context, presented []*x509.Certificate, at
 	if at.IsZero() {
 		at = time.Now()
 	}
+	// A chain seen before: its signatures verified along this path, the
+	// first one the builder produces for it. If the path is still
+	// accepted, so is the chain, exactly as below; if not, everything is
+	// redone below so that the outcome is the uncached one (cache.go).
+	var key [sha256.Size]byte
+	if v.cache != nil {
+		key = chainKey(presented)
+		if o := v.fromCache(ctx, key, presented, at); o != nil {
+			return o
+		}
+	}
 	b := builder{v: v, presented: presented[1:]}
 	b.build([]*x509.Certificate{presented[0]})
 
 	var best *Outcome
 	bestRank := -1
-	for _, p := range b.complete {
-		o, rank := v.evaluate(ctx, p, at)
+	for i, p := range b.complete {
+		o, rank := v.evaluate(ctx, p, at, false)
 		if o.OK() {
+			if i == 0 && v.cache != nil {
+				v.cache.store(key, presented, p)
+			}
 			return o
 		}
 		if rank > bestRank {
@@ -196,7 +218,10 @@ const (
 	stageAccepted
 )
 
-func (v *Verifier) evaluate(ctx context.Context, path []*x509.Certificate, at time.Time) (*Outcome, int) {
+// evaluate checks one candidate path. sigsVerified skips the signature
+// stage for a path from the chain cache, whose signatures were verified
+// when it was stored.
+func (v *Verifier) evaluate(ctx context.Context, path []*x509.Certificate, at time.Time, sigsVerified bool) (*Outcome, int) {
 	last := len(path) - 1
 	elem := func(i int) *Element {
 		role := RoleIntermediate
@@ -215,7 +240,7 @@ func (v *Verifier) evaluate(ctx context.Context, path []*x509.Certificate, at ti
 	}
 
 	// 1. Signatures: each certificate is signed by the next one's key.
-	for i := 0; i < last; i++ {
+	for i := 0; i < last && !sigsVerified; i++ {
 		if err := checkSignature(path[i], path[i+1]); err != nil {
 			return fail(stageSignature, substatus.CertUntrusted, substatus.TrustECertSignature, i, ErrSignature,
 				"the signature of %s does not verify with the public key of its issuer %q: %v", describe(path[i]), path[i+1].Subject.String(), err)

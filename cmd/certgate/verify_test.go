@@ -1,0 +1,79 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certgate/certgate/internal/pki"
+	"github.com/certgate/certgate/internal/pki/pkitest"
+)
+
+// TestVerifyExitCodes checks the documented exit codes of certgate verify
+// (docs/doctor.md): 0 accepted, 1 rejected, 2 usage or unreadable input;
+// and that the first line of the text output is the verdict alone.
+func TestVerifyExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	at := "2030-06-01T00:00:00Z"
+	valid := pki.WithValidity(t0, t0.AddDate(5, 0, 0))
+	root := pkitest.NewRoot(t, "CLI Verify Root", valid)
+	rootPEM := pkitest.WriteCerts(t, dir, "root.pem", root.Cert)
+	good := root.Client(t, "CLI Good", valid)
+	revoked := root.Client(t, "CLI Revoked", valid)
+	goodPEM := pkitest.WriteCerts(t, dir, "good.pem", good.Cert)
+	revokedPEM := pkitest.WriteCerts(t, dir, "revoked.pem", revoked.Cert)
+	expiredPEM := pkitest.WriteCerts(t, dir, "expired.pem", root.Client(t, "CLI Expired", pki.WithValidity(t0, t0.AddDate(0, 1, 0))).Cert)
+	crlOpts := pki.CRLOptions{ThisUpdate: t0.AddDate(0, 5, 0), NextUpdate: t0.AddDate(0, 6, 15)}
+	crl := pkitest.WriteFile(t, dir, "root.crl", root.CRL(t, crlOpts, revoked.Cert))
+
+	base := func(cert string, extra ...string) []string {
+		return append([]string{"verify", cert, "--roots", rootPEM, "--at", at}, extra...)
+	}
+	tests := []struct {
+		name    string
+		args    []string
+		want    int
+		verdict string
+	}{
+		{"accepted", base(goodPEM, "--crl", crl), 0, "200"},
+		{"accepted json", base(goodPEM, "--crl", crl, "--json"), 0, ""},
+		{"revocation off", base(goodPEM, "--revocation", "off"), 0, "200"},
+		{"revoked", base(revokedPEM, "--crl", crl), 1, "403.13"},
+		{"revoked via --crls", base(revokedPEM, "--crls", crl), 1, "403.13"},
+		{"no revocation source", base(goodPEM), 1, "403.13"},
+		{"expired", base(expiredPEM, "--crl", crl), 1, "403.17"},
+		{"wrong purpose", base(goodPEM, "--purpose", "server", "--revocation", "off"), 1, "403.16"},
+		{"no argument", []string{"verify", "--roots", rootPEM}, 2, ""},
+		{"no roots", []string{"verify", goodPEM}, 2, ""},
+		{"missing file", base(dir + "/missing.pem"), 2, ""},
+		{"unreadable crl", base(goodPEM, "--crl", dir+"/missing.crl"), 2, ""},
+		{"bad time", base(goodPEM, "--at", "yesterday"), 2, ""},
+		{"bad purpose", base(goodPEM, "--purpose", "email"), 2, ""},
+		{"bad mode", base(goodPEM, "--revocation", "maybe"), 2, ""},
+		{"site without config", base(goodPEM, "--site", "app"), 2, ""},
+		{"missing config", []string{"verify", goodPEM, "-c", dir + "/certgate.yaml"}, 2, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, out := exitCode(t, tt.args...)
+			if got != tt.want {
+				t.Fatalf("certgate %s: exit %d, want %d\n%s", strings.Join(tt.args, " "), got, tt.want, out)
+			}
+			if tt.verdict != "" {
+				if first, _, _ := strings.Cut(out, "\n"); first != tt.verdict {
+					t.Errorf("first line %q, want %q", first, tt.verdict)
+				}
+			}
+			for _, a := range tt.args {
+				if a == "--json" && !json.Valid([]byte(out)) {
+					t.Errorf("--json output is not JSON:\n%s", out)
+				}
+			}
+			if got != 2 && out == "" {
+				t.Errorf("certgate %s printed nothing", strings.Join(tt.args, " "))
+			}
+		})
+	}
+}
