@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sort"
 	"syscall"
 	"time"
 
@@ -81,7 +82,17 @@ func runDemo(ctx context.Context, out io.Writer, dir, listen string, check bool)
 	if err != nil {
 		return err
 	}
-	env, err := demo.Generate(dir, demo.Options{Listen: ln.Addr().String(), CDPAddr: cdpLn.Addr().String(), DeadCDPAddr: deadAddr})
+	// The application behind the "app" site: it shows what an upstream
+	// receives from certgate.
+	appLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("demo: listen for the demo application: %w", err)
+	}
+	app := &http.Server{Handler: demo.BackendHandler(), ReadHeaderTimeout: 5 * time.Second}
+	go app.Serve(appLn)
+	defer app.Close()
+	env, err := demo.Generate(dir, demo.Options{Listen: ln.Addr().String(), CDPAddr: cdpLn.Addr().String(), DeadCDPAddr: deadAddr,
+		UpstreamURL: "http://" + appLn.Addr().String()})
 	if err != nil {
 		return err
 	}
@@ -126,12 +137,14 @@ func runDemo(ctx context.Context, out io.Writer, dir, listen string, check bool)
 	if check {
 		results := env.Check(ctx, addr)
 		bad := demo.WriteTable(out, results)
+		writeUpstreamReceived(out, results)
 		fmt.Fprintf(out, "\n%d cases, %d passed, %d failed (event log: %s)\n", len(results), len(results)-bad, bad, logPath)
 		if bad > 0 {
 			return &exitError{code: 1, err: fmt.Errorf("demo: %d case(s) did not get the expected answer", bad)}
 		}
 		return nil
 	}
+	writeUpstreamReceived(out, env.Check(ctx, addr, demo.SpoofCase()))
 	for _, c := range env.CurlCommands(addr) {
 		fmt.Fprintln(out, c)
 		fmt.Fprintln(out)
@@ -185,4 +198,28 @@ func portOnly(addr string) string {
 		return addr
 	}
 	return p
+}
+
+// writeUpstreamReceived shows the identity headers the application behind
+// certgate received, for the cases that went through the "app" site.
+func writeUpstreamReceived(out io.Writer, results []demo.Result) {
+	for _, r := range results {
+		if r.Received == nil {
+			continue
+		}
+		fmt.Fprintf(out, "\nWhat the application behind certgate received for %q (the client also sent forged X-Remote-User, X-Remote-Groups and Client-Cert headers):\n", r.Case.Client)
+		names := make([]string, 0, len(r.Received))
+		for name := range r.Received {
+			names = append(names, name)
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			for _, v := range r.Received[name] {
+				if len(v) > 72 {
+					v = v[:69] + "..."
+				}
+				fmt.Fprintf(out, "  %s: %s\n", name, v)
+			}
+		}
+	}
 }

@@ -23,8 +23,11 @@ type Result struct {
 	Case Case
 	Got  substatus.Sub
 	Code string // code name from the problem+json body, "" on success
-	User string // mapped user reported by the echo upstream
-	Err  error
+	User string // mapped user reported by the upstream
+	// Received is what the demo application behind the "app" site got:
+	// the identity headers certgate forwarded.
+	Received map[string][]string
+	Err      error
 }
 
 // OK reports whether the case got what it expected.
@@ -32,11 +35,24 @@ func (r Result) OK() bool {
 	return r.Err == nil && r.Got == r.Case.Want && (r.Case.WantUser == "" || r.Case.WantUser == r.User)
 }
 
-// Check runs every case against a gateway listening at addr (127.0.0.1:port),
+// SpoofCase is the case that shows what the upstream receives.
+func SpoofCase() Case {
+	for _, c := range Cases() {
+		if c.SpoofIdentity {
+			return c
+		}
+	}
+	panic("demo: no spoof case")
+}
+
+// Check runs the given cases (default: every case) against a gateway listening at addr (127.0.0.1:port),
 // each over a new TLS connection with its own client certificate.
-func (e *Env) Check(ctx context.Context, addr string) []Result {
-	out := make([]Result, 0, len(e.Cases))
-	for _, c := range e.Cases {
+func (e *Env) Check(ctx context.Context, addr string, cases ...Case) []Result {
+	if len(cases) == 0 {
+		cases = e.Cases
+	}
+	out := make([]Result, 0, len(cases))
+	for _, c := range cases {
 		out = append(out, e.run(ctx, addr, c))
 	}
 	return out
@@ -80,6 +96,13 @@ func (e *Env) run(ctx context.Context, addr string, c Case) Result {
 		return r
 	}
 	req.Header.Set("Accept", "application/json")
+	if c.SpoofIdentity {
+		// A client pretending to be someone else: certgate must drop these.
+		req.Header.Set("X-Remote-User", "administrator")
+		req.Header.Add("x-remote-user", "root")
+		req.Header.Set("Client-Cert", ":Zm9yZ2Vk:")
+		req.Header.Set("X-Remote-Groups", "admins")
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		r.Err = err
@@ -95,9 +118,12 @@ func (e *Env) run(ctx context.Context, addr string, c Case) Result {
 	var doc struct {
 		Substatus string `json:"substatus"`
 		CodeName  string `json:"code_name"`
-		Identity  struct {
+		// The echo handler reports the identity it was given...
+		Client struct {
 			User string `json:"user"`
-		} `json:"identity"`
+		} `json:"client"`
+		// ... and the demo application the headers it received.
+		Received map[string][]string `json:"upstream_received"`
 	}
 	if err := json.Unmarshal(body, &doc); err == nil {
 		if doc.Substatus != "" {
@@ -106,7 +132,16 @@ func (e *Env) run(ctx context.Context, addr string, c Case) Result {
 			}
 		}
 		r.Code = doc.CodeName
-		r.User = doc.Identity.User
+		r.User = doc.Client.User
+		if doc.Received != nil {
+			r.Received = doc.Received
+			r.User = strings.Join(doc.Received["X-Remote-User"], ",")
+		}
+	}
+	if c.SpoofIdentity && r.Received != nil {
+		if err := checkNotSpoofed(r.Received); err != nil {
+			r.Err = err
+		}
 	}
 	return r
 }
@@ -182,4 +217,40 @@ func CRLHandler(dir string) http.Handler {
 		w.Header().Set("Content-Type", "application/pkix-crl")
 		w.Write(data)
 	})
+}
+
+// BackendHandler is the demo application behind certgate's "app" site: it
+// answers with the identity headers it received, so the demo can show (and
+// check) what an upstream learns about the client.
+func BackendHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		received := map[string][]string{}
+		for _, name := range []string{"X-Remote-User", "X-Remote-Groups", "Client-Cert", "Client-Cert-Chain", "X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host"} {
+			if v := r.Header.Values(name); len(v) > 0 {
+				received[name] = v
+			}
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(map[string]any{"upstream_received": received})
+	})
+}
+
+// checkNotSpoofed verifies that none of the identity headers the client
+// forged arrived: exactly one user, and a Client-Cert that is not the
+// client's ":Zm9yZ2Vk:" (base64 "forged").
+func checkNotSpoofed(received map[string][]string) error {
+	if u := received["X-Remote-User"]; len(u) != 1 || u[0] == "administrator" || u[0] == "root" {
+		return fmt.Errorf("upstream received X-Remote-User %q: the client's spoofed header got through", u)
+	}
+	for _, v := range received["Client-Cert"] {
+		if strings.Contains(v, "Zm9yZ2Vk") {
+			return fmt.Errorf("upstream received the client's forged Client-Cert %q", v)
+		}
+	}
+	for _, v := range received["X-Remote-Groups"] {
+		if strings.Contains(v, "admins") {
+			return fmt.Errorf("upstream received the client's forged X-Remote-Groups %q", v)
+		}
+	}
+	return nil
 }

@@ -7,6 +7,7 @@ package demo
 
 import (
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,6 +25,7 @@ const (
 	HostAnchor  = "anchor.demo.test"
 	HostOffline = "offline.demo.test"
 	HostNoCheck = "nocheck.demo.test"
+	HostApp     = "app.demo.test"
 )
 
 // P12Password protects every demo .p12 file.
@@ -38,9 +40,12 @@ type Case struct {
 	// for no certificate.
 	Client string
 	Want   substatus.Sub
-	// WantUser is the user the echo upstream must report, when set.
+	// WantUser is the user the upstream must report, when set.
 	WantUser string
-	Why      string
+	// SpoofIdentity makes the client send its own X-Remote-User and
+	// Client-Cert headers, which must never reach the upstream.
+	SpoofIdentity bool
+	Why           string
 }
 
 // Env is a generated demo: files on disk and the cases to run.
@@ -71,6 +76,9 @@ type Options struct {
 	// DeadCDPAddr is an address where nothing listens, for the "CDP
 	// unreachable" case.
 	DeadCDPAddr string
+	// UpstreamURL is the demo application behind the "app" site, which
+	// reports the headers it received (BackendHandler).
+	UpstreamURL string
 	Now         time.Time
 }
 
@@ -103,7 +111,7 @@ func Generate(dir string, o Options) (*Env, error) {
 	g.writeCA("department", department)
 	g.writeCA("unknown-root", unknownRoot)
 
-	server := g.leaf(root.IssueServer(HostMain, []string{HostMain, "127.0.0.1", "::1", HostAnchor, HostOffline, HostNoCheck}, years(1)))
+	server := g.leaf(root.IssueServer(HostMain, []string{HostMain, "127.0.0.1", "::1", HostAnchor, HostOffline, HostNoCheck, HostApp}, years(1)))
 	g.write(pki.WriteCertsPEM(filepath.Join(dir, "server", "server.pem"), server.Chain()...))
 	g.write(pki.WriteKeyPEM(filepath.Join(dir, "server", "server.key"), server.Key))
 
@@ -123,6 +131,9 @@ func Generate(dir string, o Options) (*Env, error) {
 	g.client("eku-serverauth", issuing, "server-only", leafValid, clientCDP, pki.WithExtKeyUsage(x509.ExtKeyUsageServerAuth))
 	g.client("ku-keyencipherment", issuing, "keyenc-only", leafValid, clientCDP, pki.WithKeyUsage(x509.KeyUsageKeyEncipherment))
 	g.client("department", department, "dora", leafValid, cdp("department"))
+	g.client("engineer", issuing, "erin", leafValid, clientCDP, pki.WithSubject(pkix.Name{CommonName: "erin", OrganizationalUnit: []string{"Engineering"}, Organization: []string{"Demo Corp"}}))
+	g.client("contractor", issuing, "carl", leafValid, clientCDP, pki.WithSubject(pkix.Name{CommonName: "carl", OrganizationalUnit: []string{"Contractors"}, Organization: []string{"Demo Corp"}}))
+	g.client("unmapped", issuing, "nobody", leafValid, clientCDP)
 	revokedLeaf := g.client("revoked", issuing, "revoked user", leafValid, clientCDP)
 	g.client("revoked-intermediate", revokedCA, "carol", leafValid, cdp("revoked-ca"))
 	g.client("cdp-unreachable", offlineCA, "dave", leafValid, pki.WithCRLDistributionPoints("http://"+o.DeadCDPAddr+"/offline.crl"))
@@ -156,7 +167,7 @@ func Generate(dir string, o Options) (*Env, error) {
 		CDPAddr:    o.CDPAddr,
 		CRLDir:     filepath.Join(dir, "crl"),
 	}
-	if err := os.WriteFile(env.ConfigPath, []byte(configYAML(o.Listen)), 0o644); err != nil {
+	if err := os.WriteFile(env.ConfigPath, []byte(configYAML(o.Listen, o.UpstreamURL)), 0o644); err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
 	return env, nil
@@ -165,7 +176,7 @@ func Generate(dir string, o Options) (*Env, error) {
 // Cases lists what the demo demonstrates, in the order it prints them.
 func Cases() []Case {
 	return []Case{
-		{Name: "valid certificate", Host: HostMain, Path: "/secure/", Client: "alice", Want: substatus.OK, Why: "chains to the trusted root, not revoked, clientAuth"},
+		{Name: "valid certificate, mapped by UPN", Host: HostMain, Path: "/secure/", Client: "alice", Want: substatus.OK, WantUser: "alice@corp.demo.test", Why: "chains to the trusted root, not revoked, clientAuth; user from the UPN SAN"},
 		{Name: "no certificate on a require path", Host: HostMain, Path: "/secure/", Want: substatus.CertRequired, Why: "client_cert: require and nothing was presented"},
 		{Name: "no certificate on a public path", Host: HostMain, Path: "/public/", Want: substatus.OK, Why: "client_cert: ignore"},
 		{Name: "expired certificate on an accept path", Host: HostMain, Path: "/optional/", Client: "expired", Want: substatus.OK, Why: "client_cert: accept proceeds as anonymous and logs the failure"},
@@ -181,11 +192,17 @@ func Cases() []Case {
 		{Name: "revoked intermediate", Host: HostMain, Path: "/secure/", Client: "revoked-intermediate", Want: substatus.CertRevoked, Why: "the issuing CA is listed on the root's CRL"},
 		{Name: "CDP unreachable, revocation online", Host: HostOffline, Path: "/", Client: "cdp-unreachable", Want: substatus.CertRevoked, Why: "the CRL cannot be fetched (CRYPT_E_REVOCATION_OFFLINE)"},
 		{Name: "CDP unreachable, revocation off", Host: HostNoCheck, Path: "/", Client: "cdp-unreachable", Want: substatus.OK, Why: "mode: off does not check revocation (and logs that)"},
+		{Name: "many-to-one rule maps a group", Host: HostMain, Path: "/engineering/", Client: "engineer", Want: substatus.OK, WantUser: "eng-erin", Why: "rule \"engineering\" (OU=Engineering) maps to eng-{CN} in group engineering"},
+		{Name: "mapped user outside allow_groups", Host: HostMain, Path: "/engineering/", Client: "alice", Want: substatus.UserNotAllowedHere, Why: "alice is mapped but not in group engineering"},
+		{Name: "deny rule", Host: HostMain, Path: "/secure/", Client: "contractor", Want: substatus.MapperDenied, Why: "rule \"contractors\" denies OU=Contractors (SEC_E_LOGON_DENIED)"},
+		{Name: "no mapping rule matches", Host: HostMain, Path: "/secure/", Client: "unmapped", Want: substatus.MapperDenied, Why: "mapping.required and no rule, UPN or email maps the certificate"},
+		{Name: "upstream receives the identity, spoofed headers dropped", Host: HostApp, Path: "/", Client: "alice", SpoofIdentity: true, Want: substatus.OK, WantUser: "alice@corp.demo.test",
+			Why: "the app behind certgate gets X-Remote-User and RFC 9440 Client-Cert from certgate, never the client's own"},
 	}
 }
 
-func configYAML(listen string) string {
-	return strings.ReplaceAll(`# Generated by certgate demo. Paths are relative to this file.
+func configYAML(listen, upstream string) string {
+	return strings.NewReplacer("LISTEN", listen, "UPSTREAM", upstream).Replace(`# Generated by certgate demo. Paths are relative to this file.
 listen: LISTEN
 admin: {listen: "off"}
 sites:
@@ -198,9 +215,31 @@ sites:
       trust: {roots: ca/root.pem}
       issuer_list: {send: true}
       revocation: {mode: online, timeout: 2s}
+    mapping: &mapping
+      required: true
+      many_to_one:
+        - name: contractors
+          match: {subject: {OU: Contractors}}
+          deny: true
+        - name: engineering
+          match: {subject: {OU: Engineering}}
+          user: "eng-{CN}"
+          groups: [engineering]
+      upn: {enabled: true, fallback_email: true}
     locations:
       - {path: /public/, client_cert: ignore}
       - {path: /optional/, client_cert: accept}
+      - {path: /engineering/, client_cert: require, allow_groups: [engineering]}
+      - {path: /, client_cert: require}
+  - name: app
+    hosts: [app.demo.test]
+    certificate: {cert: server/server.pem, key: server/server.key}
+    upstream: UPSTREAM
+    client_auth:
+      trust: {roots: ca/root.pem}
+      revocation: {mode: online, timeout: 2s}
+    mapping: *mapping
+    locations:
       - {path: /, client_cert: require}
   - name: anchor
     hosts: [anchor.demo.test]
@@ -230,7 +269,7 @@ sites:
       revocation: {mode: "off"}
     locations:
       - {path: /, client_cert: require}
-`, "LISTEN", listen)
+`)
 }
 
 // gen collects the first error so that Generate reads as a list of steps.
