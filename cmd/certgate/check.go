@@ -57,6 +57,7 @@ func runCheck(out io.Writer, configPath string, asJSON, strict, noLint bool) err
 	if err != nil {
 		return err
 	}
+	defer snap.Close()
 	now := time.Now()
 	report := gateway.Check(snap, now)
 	var lint []*doctor.LintReport

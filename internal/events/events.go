@@ -24,6 +24,12 @@ const (
 	EventCRLFetchFailed      = "crl_fetch_failed"
 	EventCRLNearNextUpdate   = "crl_near_next_update"
 	EventCertNearExpiry      = "cert_near_expiry"
+	// EventMappingDenied: certificate mapping refused a verified
+	// certificate (403.12: a deny rule, or no rule with mapping required).
+	EventMappingDenied = "mapping_denied"
+	// EventUserNotAllowed: the mapped user is outside a location's
+	// allow_users / allow_groups (403.100).
+	EventUserNotAllowed = "user_not_allowed"
 )
 
 // Key is the attribute that names the event.

@@ -67,13 +67,36 @@ func StripSpoofable(h http.Header, names []string) (removed []string) {
 	return removed
 }
 
+// IsSpoofable reports whether StripSpoofable(h, names) would remove key.
+// It does not allocate, so a hot path can check before copying a header.
+func IsSpoofable(key string, names ...string) bool { return isStripped(key, names) }
+
+// strippedLengths has bit n set when some always-stripped name is n bytes
+// long: most headers of a request (User-Agent, Accept, Cookie...) are
+// ruled out by their length alone, which keeps the check that runs on
+// every header of every request cheap.
+var strippedLengths = lengthMask(alwaysStripped)
+
+func lengthMask(names []string) uint64 {
+	var m uint64
+	for _, n := range names {
+		if len(n) < 64 {
+			m |= 1 << len(n)
+		}
+	}
+	return m
+}
+
 func isStripped(key string, names []string) bool {
-	for _, n := range alwaysStripped {
-		if sameHeader(key, n) {
+	for _, n := range names {
+		if n != "" && sameHeader(key, n) {
 			return true
 		}
 	}
-	for _, n := range names {
+	if len(key) >= 64 || strippedLengths&(1<<len(key)) == 0 {
+		return false
+	}
+	for _, n := range alwaysStripped {
 		if sameHeader(key, n) {
 			return true
 		}

@@ -268,3 +268,39 @@ func BenchmarkStripSpoofable(b *testing.B) {
 		StripSpoofable(h, names)
 	}
 }
+
+func TestIsSpoofable(t *testing.T) {
+	tests := []struct {
+		key   string
+		names []string
+		want  bool
+	}{
+		{"X-Remote-User", nil, true},
+		{"x-remote-user", nil, true},
+		{"X_REMOTE_USER", nil, true},
+		{"X-Remote-Users", nil, false},
+		{"X-Remote-Use", nil, false},
+		{"X-Remote+User", nil, false},
+		{"Client-Cert", nil, true},
+		{"CLIENT_CERT_CHAIN", nil, true},
+		{"Client-Certs", nil, false},
+		{"X-Forwarded-Port", nil, false},
+		{"X-Auth-User", nil, false},
+		{"X_auth-USER", []string{"X-Auth-User"}, true},
+		{"X-Auth-User", []string{""}, false},
+		{"", []string{""}, false},
+		{strings.Repeat("X", 80), nil, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key, func(t *testing.T) {
+			if got := IsSpoofable(tt.key, tt.names...); got != tt.want {
+				t.Fatalf("IsSpoofable(%q, %q) = %v, want %v", tt.key, tt.names, got, tt.want)
+			}
+			h := http.Header{tt.key: {"v"}}
+			StripSpoofable(h, tt.names)
+			if _, kept := h[tt.key]; kept == tt.want {
+				t.Errorf("StripSpoofable disagrees with IsSpoofable for %q", tt.key)
+			}
+		})
+	}
+}

@@ -16,6 +16,10 @@
 // gateway, `certgate verify` and the demo agree on every decision.
 //
 // Request handling (Server.ServeHTTP), in order:
+//  0. Every identity header a client could spoof (RFC 9440 Client-Cert,
+//     Forwarded, X-Forwarded-*, the user and groups headers, in any case
+//     or underscore spelling) is removed, on every request (mapping.go,
+//     internal/forward).
 //  1. Host must name the site the SNI chose, else 421 Misdirected Request:
 //     otherwise the SNI of a site that never asks for a certificate could
 //     carry a request for a site that requires one.
@@ -30,10 +34,11 @@
 //
 // Hooks for later layers:
 //   - Identity (IdentityFrom) is what the upstream side knows about the
-//     client. Certificate mapping sets Identity.User and Identity.Groups at
-//     the marked place in ServeHTTP, after decide; header forwarding (RFC
-//     9440 Client-Cert) goes in the proxy's Rewrite, next to
-//     upstreamHeaders, which already strips client-supplied copies.
+//     client. After decide, Server.mapIdentity (mapping.go) maps a verified
+//     certificate (403.12 when mapping refuses it), applies the location's
+//     allow_users / allow_groups (403.100) and sets Identity.User and
+//     Identity.Groups; the proxy's Rewrite forwards them with RFC 9440
+//     Client-Cert / Client-Cert-Chain (forwardIdentity).
 //   - Options.Hooks receive one RequestEvent per request, one
 //     HandshakeEvent per TLS handshake and one VerifyEvent per certificate
 //     verification, for the W3C access log and metrics.

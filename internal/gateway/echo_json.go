@@ -18,9 +18,13 @@ import (
 // not_after year outside 0-9999, which crypto/x509 cannot produce); the
 // caller then uses encoding/json and reports its error.
 func (r *EchoResponse) appendJSON(b []byte) (_ []byte, ok bool) {
-	if na := r.Client.NotAfter; na != nil && (na.Year() < 0 || na.Year() > 9999) {
-		return b, false
-	}
+	b = r.appendHead(b)
+	return r.appendTail(b)
+}
+
+// appendHead appends the members that change with every request, from
+// the opening brace to "headers".
+func (r *EchoResponse) appendHead(b []byte) []byte {
 	b = append(b, '{')
 	b = jsonKey(b, 1, "request_id", true)
 	b = jsonString(b, r.RequestID)
@@ -35,8 +39,16 @@ func (r *EchoResponse) appendJSON(b []byte) (_ []byte, ok bool) {
 	b = jsonKey(b, 1, "host", false)
 	b = jsonString(b, r.Host)
 	b = jsonKey(b, 1, "headers", false)
-	b = jsonHeaders(b, 1, r.Headers)
+	return jsonHeaders(b, 1, r.Headers)
+}
 
+// appendTail appends the members that stay the same on a connection for a
+// given location and identity ("tls", "client", "location") and the
+// closing brace; echoConn.appendTail remembers them.
+func (r *EchoResponse) appendTail(b []byte) (_ []byte, ok bool) {
+	if na := r.Client.NotAfter; na != nil && (na.Year() < 0 || na.Year() > 9999) {
+		return b, false
+	}
 	b = jsonKey(b, 1, "tls", false)
 	b = append(b, '{')
 	b = jsonKey(b, 2, "version", true)

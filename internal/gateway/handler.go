@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/events"
 	"github.com/certgate/certgate/internal/substatus"
-	"github.com/certgate/certgate/internal/verify"
 )
 
 // ServeHTTP applies the site and location policy to one request. The order
@@ -41,6 +41,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	site := cs.site
 	ev.Site = site.Name
+	s.stripSpoofable(r, site, ev)
 	detailed := site.Config.DetailedErrors || isLoopback(r.RemoteAddr)
 
 	// A request must be for the site its TLS server name chose. Otherwise
@@ -89,12 +90,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id.Verified = d.UseCert
 	if d.Downgraded != nil {
 		ev.Outcome = d.Downgraded
-		s.logger.Info("client certificate not accepted, continuing anonymously",
-			append(requestAttrs(ev, r), outcomeAttrs(d.Downgraded)...)...)
+		events.AnonymousDowngrade(s.logger, site.Name, d.Downgraded, requestAttrs(ev, r)...)
 	}
-	// Certificate mapping and allow_users/allow_groups (issue 4) run here:
-	// they read id (Verified, Chain), set id.User and id.Groups, and may
-	// refuse with 403.12 through s.refuse like the decision above.
+	// Certificate mapping (403.12) and allow_users/allow_groups (403.100),
+	// mapping.go: they set id.User and id.Groups.
+	if !s.mapIdentity(rec, r, ev, site, id, detailed) {
+		return
+	}
 
 	ev.Sub, ev.Code = substatus.OK, substatus.NoError
 	site.handler.ServeHTTP(rec, r.WithContext(withIdentity(r.Context(), id)))
@@ -105,54 +107,31 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, ev *RequestEvent, site *Site, p problem) {
 	p.RequestID = ev.ID
 	ev.Sub, ev.Code = p.Sub, p.Code
-	attrs := requestAttrs(ev, r)
 	if ev.Outcome != nil {
-		attrs = append(attrs, outcomeAttrs(ev.Outcome)...)
+		// One client_cert_rejected event per refused certificate, with the
+		// attributes docs/operations.md documents (internal/events).
+		events.ClientCertRejected(s.logger, ev.Site, ev.Outcome, requestAttrs(ev, r)...)
 	} else {
-		attrs = append(attrs, "substatus", p.Sub.String(), "reason", p.Reason)
+		level := slog.LevelInfo // a client mistake
+		if p.Sub.Status >= 500 {
+			level = slog.LevelError
+		}
+		attrs := append(requestAttrs(ev, r), slog.String("site", ev.Site),
+			slog.String("substatus", p.Sub.String()), slog.String("reason", p.Reason))
+		s.logger.LogAttrs(r.Context(), level, "request refused", attrs...)
 	}
-	level := slog.LevelInfo // a client mistake
-	if p.Sub.Status >= 500 {
-		level = slog.LevelError
-	}
-	s.logger.Log(r.Context(), level, "request refused", attrs...)
 	writeProblem(w, r, p)
 }
 
-func requestAttrs(ev *RequestEvent, r *http.Request) []any {
-	a := []any{"request_id", ev.ID, "site", ev.Site, "method", r.Method, "path", r.URL.Path, "client", r.RemoteAddr}
+// requestAttrs identifies a request in the event log; the request ID is
+// the one on the error page. The site is added by the caller.
+func requestAttrs(ev *RequestEvent, r *http.Request) []slog.Attr {
+	a := []slog.Attr{slog.String("request_id", ev.ID), slog.String("method", r.Method),
+		slog.String("path", r.URL.Path), slog.String("client", r.RemoteAddr)}
 	if ev.Location != nil {
-		a = append(a, "location", ev.Location.Path, "policy", ev.Location.Policy)
+		a = append(a, slog.String("location", ev.Location.Path), slog.String("policy", ev.Location.Policy))
 	}
 	return a
-}
-
-// outcomeAttrs logs a verification failure: sub-status, code, failing
-// element, reason, cause and the leaf (subject, issuer, serial, SHA-256;
-// never PEM).
-func outcomeAttrs(o *verify.Outcome) []any {
-	a := []any{"substatus", o.Sub.String(), "code", o.Code.Name(), "code_hex", o.Code.Hex(), "reason", o.Reason}
-	if o.Element != nil {
-		a = append(a, "element", o.Element.String())
-	}
-	if o.Err != nil {
-		a = append(a, "err", o.Err.Error())
-	}
-	if leaf := o.Leaf(); leaf != nil {
-		a = append(a, certAttr("cert", leaf))
-	}
-	if len(o.Warnings) > 0 {
-		a = append(a, "warnings", o.Warnings)
-	}
-	return a
-}
-
-func certAttr(key string, c *x509.Certificate) slog.Attr {
-	return slog.Group(key,
-		"subject", c.Subject.String(),
-		"issuer", c.Issuer.String(),
-		"serial", serialHex(c),
-		"sha256", verify.Fingerprint(c))
 }
 
 // newRequestID returns 16 hex digits, enough to find one request in logs.

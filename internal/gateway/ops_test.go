@@ -49,6 +49,9 @@ sites:
       issuer_list: {warn_bytes: %d}
       # Local CRLs only: revocation is really checked, without network.
       revocation: {mode: cache-only, crls: crls}
+    mapping:
+      many_to_one:
+        - {name: everyone, user: "user-{CN}"}
     locations:
       - {path: /, client_cert: require}
       - {path: /public, client_cert: ignore}
@@ -99,14 +102,15 @@ func startObserved(t *testing.T, p *testPKI, yaml string, revoked ...*x509.Certi
 	logger := jsonLogger(o.logs)
 	cfg := loadConfig(t, dir, yaml)
 	o.cfgPath = cfg.Path
-	snap, err := Build(cfg, logger)
+	o.metrics = metrics.New(metrics.Options{Version: "test"})
+	build := BuildOptions{OnFetch: o.metrics.RevocationFetch}
+	snap, err := BuildWith(cfg, logger, build)
 	if err != nil {
 		t.Fatalf("build: %v", err)
 	}
 	o.snap = snap
 	ctx, stop := context.WithCancel(context.Background())
 	snap.Start(ctx)
-	o.metrics = metrics.New(metrics.Options{Version: "test"})
 	logOpts := AccessLogOptions{Version: "test", Logger: logger, OnDrop: o.metrics.AccessLogDropped}
 	logs, err := OpenAccessLogs(cfg, nil, logOpts)
 	if err != nil {
@@ -125,7 +129,7 @@ func startObserved(t *testing.T, p *testPKI, yaml string, revoked ...*x509.Certi
 	o.addr = ln.Addr().String()
 	o.srv = NewServer(snap, logger, Options{Hooks: hooks})
 	o.reloader = NewReloader(ReloaderOptions{Context: ctx, Path: cfg.Path, Server: o.srv, Observer: o.obs,
-		Metrics: o.metrics, Logger: logger, AccessLogs: logOpts})
+		Metrics: o.metrics, Logger: logger, AccessLogs: logOpts, Build: build})
 	o.admin = httptest.NewServer(NewAdminHandler(AdminOptions{Metrics: o.metrics, Reload: o.reloader.Reload}))
 	done := make(chan error, 1)
 	go func() { done <- o.srv.Serve(ln) }()
@@ -229,14 +233,15 @@ func TestMetricsAndAccessLogAfterScriptedRequests(t *testing.T) {
 		cert *pki.Leaf
 		sub  substatus.Sub
 		code substatus.Code
+		user string // cs-username: the mapped user
 	}{
-		{"/", p.alice, substatus.OK, substatus.NoError},
-		{"/", nil, substatus.CertRequired, substatus.SecENoCredentials},
-		{"/", stranger, substatus.CertUntrusted, substatus.CertEUntrustedRoot},
-		{"/", expired, substatus.CertTimeInvalid, substatus.CertEExpired},
-		{"/", bob, substatus.CertRevoked, substatus.CryptERevoked},
-		{"/public", nil, substatus.OK, substatus.NoError},
-		{"/maybe?x=1 2", stranger, substatus.OK, substatus.NoError}, // downgraded to anonymous
+		{"/", p.alice, substatus.OK, substatus.NoError, "user-alice"},
+		{"/", nil, substatus.CertRequired, substatus.SecENoCredentials, "-"},
+		{"/", stranger, substatus.CertUntrusted, substatus.CertEUntrustedRoot, "-"},
+		{"/", expired, substatus.CertTimeInvalid, substatus.CertEExpired, "-"},
+		{"/", bob, substatus.CertRevoked, substatus.CryptERevoked, "-"},
+		{"/public", nil, substatus.OK, substatus.NoError, "-"},
+		{"/maybe?x=1 2", stranger, substatus.OK, substatus.NoError, "-"}, // downgraded to anonymous
 	}
 	for _, s := range script {
 		rq := request{sni: "a.example.test", path: strings.ReplaceAll(s.path, " ", "%20"), cert: s.cert, header: http.Header{"User-Agent": {"ops test/1.0 (scripted)"}}}
@@ -323,7 +328,7 @@ func TestMetricsAndAccessLogAfterScriptedRequests(t *testing.T) {
 			"sc-status": fmt.Sprint(s.sub.Status), "sc-substatus": fmt.Sprint(s.sub.Sub),
 			"sc-win32-status": s.code.Decimal(), "cs-uri-stem": strings.SplitN(s.path, "?", 2)[0],
 			"cs(User-Agent)": "ops+test/1.0+(scripted)", "c-ip": "127.0.0.1", "s-ip": "127.0.0.1",
-			"s-port": o.addr[strings.LastIndex(o.addr, ":")+1:], "cs-username": "-",
+			"s-port": o.addr[strings.LastIndex(o.addr, ":")+1:], "cs-username": s.user,
 		}
 		if s.path == "/maybe?x=1 2" {
 			want["cs-uri-query"] = "x=1%202"
@@ -368,6 +373,9 @@ func TestReloadUnderLoad(t *testing.T) {
 	p := newTestPKI(t)
 	o := startObserved(t, p, opsConfig("server", 16384))
 	first := o.srv.Snapshot()
+	// Every other reload rotates the server certificate.
+	pkitest.WriteLeaf(t, o.dir, "renewed", p.serverRoot.Server(t, "gateway renewed", testHosts))
+	servers := []string{"server", "renewed"}
 
 	const workers, perWorker, reloads, every = 4, 40, 20, 6
 	progress := make(chan struct{}, workers*perWorker)
@@ -393,9 +401,9 @@ func TestReloadUnderLoad(t *testing.T) {
 	}
 	for i := 0; i < reloads; i++ {
 		wait(progress, every)
-		// Alternate two valid configs so that every reload changes the
-		// snapshot, then reload.
-		writeConfig(t, o.cfgPath, opsConfig("server", 16384+i))
+		// Every reload changes the config (and every other one the
+		// server certificate).
+		writeConfig(t, o.cfgPath, opsConfig(servers[i%2], 16384+i))
 		if err := o.reloader.Reload(); err != nil {
 			t.Fatalf("reload %d: %v", i, err)
 		}
@@ -678,5 +686,94 @@ func TestObserverLogsWarningsOfAcceptedCertificates(t *testing.T) {
 	// An upstream's 404 behind an accepted request has no sub-status.
 	if got["403.13"] != 1 || got["404.0"] != 1 {
 		t.Errorf("requests_total = %v", got)
+	}
+}
+
+// TestRevocationFetchMetrics: a client certificate whose CRL distribution
+// point is fetched over HTTP shows up in the fetch counters and histogram;
+// the URL (chosen by the client certificate) is not a label.
+func TestRevocationFetchMetrics(t *testing.T) {
+	p := newTestPKI(t)
+	var fetches atomic.Int64
+	cdp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		if r.URL.Path != "/sub.crl" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write(p.sub.CRL(t, pki.CRLOptions{}))
+	}))
+	defer cdp.Close()
+	carol := p.sub.Client(t, "carol", pki.WithCRLDistributionPoints(cdp.URL+"/sub.crl"))
+	dave := p.sub.Client(t, "dave", pki.WithCRLDistributionPoints(cdp.URL+"/gone.crl"))
+	yaml := strings.Replace(opsConfig("server", 16384), "revocation: {mode: cache-only, crls: crls}",
+		"revocation: {mode: online, crls: crls/root.crl}", 1)
+	o := startObserved(t, p, yaml)
+
+	if res := o.do(t, request{sni: "a.example.test", path: "/", cert: carol}); res.status != http.StatusOK {
+		t.Fatalf("carol: %d %s", res.status, res.body)
+	}
+	if res := o.do(t, request{sni: "a.example.test", path: "/", cert: dave}); res.status != http.StatusForbidden {
+		t.Fatalf("dave (CRL unreachable): %d, want 403", res.status)
+	}
+	wait(o.requests, 2)
+	fams := o.scrape(t)
+	if got := series(fams, "certgate_revocation_fetches_total", "kind", "crl", "outcome", "ok"); got != 1 {
+		t.Errorf("fetches{crl,ok} = %v, want 1", got)
+	}
+	if got := series(fams, "certgate_revocation_fetches_total", "kind", "crl", "outcome", "error"); got < 1 {
+		t.Errorf("fetches{crl,error} = %v, want at least 1", got)
+	}
+	if got := series(fams, "certgate_revocation_fetch_duration_seconds", "kind", "crl"); got < 2 {
+		t.Errorf("fetch duration samples = %v, want at least 2", got)
+	}
+	if got := series(fams, "certgate_requests_total", "status", "403", "substatus", "13"); got != 1 {
+		t.Errorf("requests{403.13} = %v, want 1", got)
+	}
+	if fetches.Load() < 2 {
+		t.Errorf("the CDP saw %d fetches", fetches.Load())
+	}
+}
+
+// TestDeadlineWarnings: local CRLs close to nextUpdate and a server
+// certificate close to expiry are logged and exported as countdowns, at
+// startup and after a reload.
+func TestDeadlineWarnings(t *testing.T) {
+	p := newTestPKI(t)
+	o := startObserved(t, p, opsConfig("server", 16384)) // CRLs expire in 24h
+	subCRL := filepath.Join(o.dir, "crls", "sub.crl")
+
+	fams := o.scrape(t)
+	if got := series(fams, "certgate_crl_next_update_seconds", "source", subCRL); got <= 0 || got > 25*3600 {
+		t.Errorf("crl_next_update_seconds{%s} = %v, want within the next 25h", subCRL, got)
+	}
+	found := false
+	for _, r := range o.logs.records(t) {
+		if r["event"] == events.EventCRLNearNextUpdate && r["source"] == subCRL && r["level"] == "WARN" && r["site"] == "a" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no crl_near_next_update event for %s:\n%s", subCRL, o.logs.String())
+	}
+
+	soon := p.serverRoot.Server(t, "gateway soon", testHosts, pki.WithValidity(time.Now().Add(-time.Hour), time.Now().Add(10*24*time.Hour)))
+	pkitest.WriteLeaf(t, o.dir, "soon", soon)
+	writeConfig(t, o.cfgPath, opsConfig("soon", 16384))
+	if err := o.reloader.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	found = false
+	for _, r := range o.logs.records(t) {
+		c, _ := r["cert"].(map[string]any)
+		if r["event"] == events.EventCertNearExpiry && r["kind"] == "server" && c != nil && c["sha256"] == verify.Fingerprint(soon.Cert) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no cert_near_expiry event for the server certificate expiring in 10 days")
+	}
+	if got := series(o.scrape(t), "certgate_cert_expiry_seconds", "kind", "server", "site", "a"); got <= 0 || got > 10*24*3600 {
+		t.Errorf("cert_expiry_seconds{server} = %v after reload, want the new certificate's 10 days", got)
 	}
 }

@@ -27,6 +27,7 @@ type Reloader struct {
 	logger   *slog.Logger
 	now      func() time.Time
 	logsOpts AccessLogOptions
+	build    BuildOptions
 
 	mu sync.Mutex
 }
@@ -46,13 +47,16 @@ type ReloaderOptions struct {
 	Now func() time.Time
 	// AccessLogs configures writers opened by a reload.
 	AccessLogs AccessLogOptions
+	// Build configures the snapshots a reload builds.
+	Build BuildOptions
 }
 
 // NewReloader returns a Reloader for the server's current snapshot. It
-// publishes that snapshot's certificate expiries right away.
+// publishes that snapshot's certificate expiries and CRL deadlines to the
+// metrics right away, and logs those that are close.
 func NewReloader(o ReloaderOptions) *Reloader {
 	r := &Reloader{ctx: o.Context, path: o.Path, srv: o.Server, obs: o.Observer, metrics: o.Metrics,
-		logger: o.Logger, now: o.Now, logsOpts: o.AccessLogs}
+		logger: o.Logger, now: o.Now, logsOpts: o.AccessLogs, build: o.Build}
 	if r.logger == nil {
 		r.logger = slog.New(slog.DiscardHandler)
 	}
@@ -62,6 +66,7 @@ func NewReloader(o ReloaderOptions) *Reloader {
 	if r.ctx == nil {
 		r.ctx = context.Background()
 	}
+	r.metrics.SetCRLSource(r.CRLDeadlines)
 	r.published(r.srv.Snapshot())
 	return r
 }
@@ -88,7 +93,7 @@ func (r *Reloader) reload() error {
 		return fmt.Errorf("reload %s: %w", r.path, err)
 	}
 	old := r.srv.Snapshot()
-	snap, err := Build(cfg, r.logger)
+	snap, err := BuildWith(cfg, r.logger, r.build)
 	if err != nil {
 		return fmt.Errorf("reload %s: %w", r.path, err)
 	}
@@ -135,26 +140,86 @@ func (r *Reloader) notApplied(old, cfg *config.Config) {
 	warn("timeouts.idle", old.Timeouts.Idle.String(), cfg.Timeouts.Idle.String())
 }
 
+// CRLWarning is how close to nextUpdate a local CRL file is logged
+// (crl_near_next_update): the same week `certgate lint` warns at
+// (doctor.CRLExpiryWarning), time to notice a CA that stopped publishing.
+const CRLWarning = 7 * 24 * time.Hour
+
 // published updates the expiry gauges for snap and logs what is close to
 // expiry.
 func (r *Reloader) published(snap *Snapshot) {
-	now := r.now()
 	var certs []metrics.CertExpiry
 	for _, s := range snap.Sites {
 		if leaf := s.ServerCertificate(); leaf != nil {
 			certs = append(certs, metrics.CertExpiry{Kind: metrics.KindServer, Site: s.Name, Cert: leaf})
-			if leaf.NotAfter.Sub(now) <= ExpiryWarning {
-				events.CertNearExpiry(r.logger, metrics.KindServer, s.Name, leaf, now)
-			}
 		}
 		for _, ca := range s.TrustedCAs() {
 			certs = append(certs, metrics.CertExpiry{Kind: metrics.KindCA, Site: s.Name, Cert: ca})
+		}
+	}
+	r.metrics.SetCertExpiries(certs)
+	r.checkDeadlines(snap)
+}
+
+// CheckDeadlines logs the server certificates and trusted CAs of the
+// running configuration that expire within ExpiryWarning
+// (cert_near_expiry), and the local CRL files within CRLWarning of their
+// nextUpdate (crl_near_next_update). Fetched CRLs are not listed: the
+// revocation engine refreshes them and logs its own failures.
+func (r *Reloader) CheckDeadlines() { r.checkDeadlines(r.srv.Snapshot()) }
+
+func (r *Reloader) checkDeadlines(snap *Snapshot) {
+	now := r.now()
+	for _, s := range snap.Sites {
+		if leaf := s.ServerCertificate(); leaf != nil && leaf.NotAfter.Sub(now) <= ExpiryWarning {
+			events.CertNearExpiry(r.logger, metrics.KindServer, s.Name, leaf, now)
+		}
+		for _, ca := range s.TrustedCAs() {
 			if ca.NotAfter.Sub(now) <= ExpiryWarning {
 				events.CertNearExpiry(r.logger, metrics.KindCA, s.Name, ca, now)
 			}
 		}
+		if s.Revocation == nil {
+			continue
+		}
+		for _, c := range s.Revocation.LoadedCRLs() {
+			if c.Local && !c.NextUpdate.IsZero() && c.NextUpdate.Sub(now) <= CRLWarning {
+				events.CRLNearNextUpdate(r.logger, c.Source, c.NextUpdate, now,
+					slog.String("site", s.Name), slog.String("issuer", c.Issuer))
+			}
+		}
 	}
-	r.metrics.SetCertExpiries(certs)
+}
+
+// CRLDeadlines lists the CRLs loaded by the running configuration's
+// revocation engines (local files and fetched ones), for
+// metrics.Metrics.SetCRLSource.
+func (r *Reloader) CRLDeadlines() []metrics.CRLDeadline {
+	var out []metrics.CRLDeadline
+	for _, s := range r.srv.Snapshot().Sites {
+		if s.Revocation == nil {
+			continue
+		}
+		for _, c := range s.Revocation.LoadedCRLs() {
+			out = append(out, metrics.CRLDeadline{Source: c.Source, NextUpdate: c.NextUpdate})
+		}
+	}
+	return out
+}
+
+// WatchDeadlines runs CheckDeadlines every interval until ctx is done, so
+// that a long-running gateway keeps warning as a deadline approaches.
+func (r *Reloader) WatchDeadlines(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.CheckDeadlines()
+		}
+	}
 }
 
 // Watch reloads on every value received from signals (SIGHUP, wired by

@@ -98,6 +98,8 @@ type connState struct {
 	verified time.Duration
 	// echo memoises the echo handler's per-connection texts (echo_conn.go).
 	echo echoConn
+	// mapMemo memoises the certificate mapping (connmemo.go).
+	mapMemo mappingMemo
 }
 
 func (s *Server) connContext(ctx context.Context, c net.Conn) context.Context {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/certgate/certgate/internal/certfile"
 	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/mapping"
 	"github.com/certgate/certgate/internal/revocation"
 	"github.com/certgate/certgate/internal/verify"
 )
@@ -67,6 +68,9 @@ type Site struct {
 	Locations []*Location
 	// Upstream is the parsed upstream URL; nil for the echo handler.
 	Upstream *url.URL
+	// Mapper maps verified certificates to users (the site's mapping:
+	// block, issue 4); it maps nothing when the block is absent.
+	Mapper *mapping.Mapper
 
 	tls     *tls.Config
 	handler http.Handler // reverse proxy or echo
@@ -93,6 +97,12 @@ type Location struct {
 // logger and kept in Snapshot.Warnings. cfg must have been through
 // config.Load/Parse (or ApplyDefaults and Validate).
 func Build(cfg *config.Config, logger *slog.Logger) (*Snapshot, error) {
+	return BuildWith(cfg, logger, BuildOptions{})
+}
+
+// BuildWith is Build with the injected edges of BuildOptions (metrics
+// callbacks for `certgate serve` and reloads).
+func BuildWith(cfg *config.Config, logger *slog.Logger, bo BuildOptions) (*Snapshot, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -106,7 +116,7 @@ func Build(cfg *config.Config, logger *slog.Logger) (*Snapshot, error) {
 	}
 	var errs []error
 	for i := range cfg.Sites {
-		site, warns, err := buildSite(cfg, i, logger)
+		site, warns, err := buildSite(cfg, i, logger, bo)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -145,7 +155,7 @@ func Build(cfg *config.Config, logger *slog.Logger) (*Snapshot, error) {
 
 // buildSite loads one site. Warnings are logged here, with structured
 // attributes, and returned as text for Snapshot.Warnings.
-func buildSite(cfg *config.Config, i int, logger *slog.Logger) (*Site, []string, error) {
+func buildSite(cfg *config.Config, i int, logger *slog.Logger, bo BuildOptions) (*Site, []string, error) {
 	sc := &cfg.Sites[i]
 	p := "sites[" + strconv.Itoa(i) + "]"
 	site := &Site{Index: i, Name: sc.Name, Config: sc}
@@ -211,6 +221,11 @@ func buildSite(cfg *config.Config, i int, logger *slog.Logger) (*Site, []string,
 		// rather than reading the files twice.
 		source = roots
 	}
+	// Mapping rules (and their one_to_one cert: files) belong to the
+	// snapshot: a reload with a bad rule keeps the previous snapshot.
+	if site.Mapper, err = mapping.CompileSite(cfg, i); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return nil, nil, errors.Join(errs...)
 	}
@@ -229,7 +244,7 @@ func buildSite(cfg *config.Config, i int, logger *slog.Logger) (*Site, []string,
 		if mode == revocation.Off {
 			log.Info("revocation is not checked for this site (mode off, IIS CertCheckMode 1)", "field", p+".client_auth.revocation.mode")
 		} else {
-			engine, err := revocation.NewFromConfig(sc.ClientAuth.Revocation, log, append(append([]*x509.Certificate(nil), roots...), inters...))
+			engine, err := bo.newRevocation(sc.ClientAuth.Revocation, log, append(append([]*x509.Certificate(nil), roots...), inters...))
 			if err != nil {
 				return nil, nil, cfg.FieldErr(p+".client_auth.revocation", err)
 			}

@@ -7,10 +7,9 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"slices"
-	"strings"
 	"time"
 
+	"github.com/certgate/certgate/internal/forward"
 	"github.com/certgate/certgate/internal/substatus"
 )
 
@@ -26,12 +25,11 @@ func newProxy(site *Site, target *url.URL, timeout time.Duration, logger *slog.L
 		// the client claimed.
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
-			pr.SetXForwarded()
+			// Strip first: the X-Forwarded-* family is among the stripped
+			// headers and SetXForwarded sets it afresh.
 			upstreamHeaders(pr.Out.Header, site)
-			// Identity forwarding (issue 4) goes here: read
-			// IdentityFrom(pr.In.Context()) and, when Verified, set the
-			// user and groups headers and RFC 9440 Client-Cert /
-			// Client-Cert-Chain.
+			pr.SetXForwarded()
+			forwardIdentity(pr.Out.Header, site, IdentityFrom(pr.In.Context()))
 		},
 		Transport: tr,
 		ErrorLog:  slog.NewLogLogger(logger.Handler(), slog.LevelError),
@@ -58,27 +56,15 @@ func newProxy(site *Site, target *url.URL, timeout time.Duration, logger *slog.L
 	}
 }
 
-// identityHeaders are headers only certgate may set for the upstream.
-var identityHeaders = []string{"Client-Cert", "Client-Cert-Chain"}
-
 // upstreamHeaders removes every client-supplied header that the upstream
-// could take for an identity asserted by certgate: the configured user and
-// groups headers and the RFC 9440 headers, whatever their case, however
-// often repeated, and also under their underscore spelling (X_Remote_User),
-// which CGI-style backends (PHP, WSGI) read as the same variable. It runs
-// on every request, whatever the location policy. It returns h.
+// could take for an identity asserted by certgate (forward.StripSpoofable:
+// the configured user and groups headers, RFC 9440 Client-Cert(-Chain),
+// Forwarded, X-Forwarded-*, whatever their case, however often repeated,
+// and also under their underscore spelling, which CGI-style backends read
+// as the same variable). ServeHTTP already stripped the request; this
+// second pass guards the proxy request itself. It returns h.
 func upstreamHeaders(h http.Header, site *Site) http.Header {
 	fw := &site.Config.Forward
-	for k := range h {
-		// sameHeaderName (hotpath.go) compares without allocating: this
-		// runs for every header of every request.
-		if sameHeaderName(k, fw.UserHeader) || sameHeaderName(k, fw.GroupsHeader) || slices.ContainsFunc(identityHeaders, func(n string) bool { return sameHeaderName(k, n) }) {
-			delete(h, k)
-		}
-	}
+	forward.StripSpoofable(h, []string{fw.UserHeader, fw.GroupsHeader})
 	return h
-}
-
-func normalizeHeaderName(k string) string {
-	return strings.ToLower(strings.ReplaceAll(k, "_", "-"))
 }

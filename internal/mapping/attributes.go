@@ -43,6 +43,72 @@ func attributeValues(name *pkix.Name, attr string) []string {
 	return out
 }
 
+// Where a criterion looks in the leaf certificate.
+const (
+	inSubject = iota
+	inIssuer
+	inSAN
+)
+
+// firstMatch returns the first value of c's field in leaf that c's pattern
+// matches, and how many values the field has. It does not allocate for DN
+// attributes and email/DNS SANs: it runs for every rule on every request
+// that reaches mapping.
+func (c *cond) firstMatch(leaf *x509.Certificate) (hit string, found bool, n int) {
+	switch c.where {
+	case inSubject, inIssuer:
+		name := &leaf.Subject
+		if c.where == inIssuer {
+			name = &leaf.Issuer
+		}
+		for _, atv := range name.Names {
+			if !atv.Type.Equal(c.oid) {
+				continue
+			}
+			s, ok := atv.Value.(string)
+			if !ok {
+				continue
+			}
+			n++
+			if c.glob.Match(s) {
+				return s, true, n
+			}
+		}
+		return "", false, n
+	}
+	vals := sanValues(leaf, c.san)
+	for _, v := range vals {
+		if c.glob.Match(v) {
+			return v, true, len(vals)
+		}
+	}
+	return "", false, len(vals)
+}
+
+// allValues lists the values of c's field in leaf, for a trace.
+func (c *cond) allValues(leaf *x509.Certificate) []string {
+	switch c.where {
+	case inSubject:
+		return attributeValues(&leaf.Subject, c.attr)
+	case inIssuer:
+		return attributeValues(&leaf.Issuer, c.attr)
+	}
+	return sanValues(leaf, c.san)
+}
+
+// firstAttribute returns the first string value of attr in name.
+func firstAttribute(name *pkix.Name, attr string) (string, bool) {
+	oid := attributeOIDs[attr]
+	for _, atv := range name.Names {
+		if atv.Type.Equal(oid) {
+			if s, ok := atv.Value.(string); ok {
+				return s, true
+			}
+		}
+	}
+	return "", false
+}
+
 // sanValues returns the subjectAltName entries of one kind.
 func sanValues(c *x509.Certificate, kind string) []string {
 	switch kind {

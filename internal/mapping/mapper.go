@@ -3,11 +3,12 @@ package mapping
 import (
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -40,6 +41,7 @@ type oneRule struct {
 	source string // "fingerprint" or the PEM file, for Rules()
 	user   string
 	groups []string
+	reason string
 }
 
 type manyRule struct {
@@ -50,14 +52,18 @@ type manyRule struct {
 	user   *pattern.Template
 	groups []string
 	deny   bool
+	// summary is the Reason of a match outside a trace (summarize).
+	summary string
 }
 
 // cond is one criterion of a many_to_one rule.
 type cond struct {
 	field string // "subject.CN", "issuer.O", "san.email"
 	glob  *pattern.Glob
-	// values extracts the candidate values from the leaf.
-	values func(leaf *x509.Certificate) []string
+	where int                   // inSubject, inIssuer or inSAN
+	attr  string                // DN attribute, canonical ("CN")
+	oid   asn1.ObjectIdentifier // of attr
+	san   string                // SAN kind: email, dns, uri, upn
 }
 
 // Compile validates cfg and builds a Mapper. Relative one_to_one cert: paths
@@ -104,6 +110,7 @@ func Compile(cfg *config.Mapping, baseDir string) (*Mapper, error) {
 				"%w: certificate %s is already mapped by %s; a certificate maps to one user", ErrDuplicateCertificate, hex.EncodeToString(r.fp[:]), m.ones[j].label)})
 			continue
 		}
+		r.reason = "certificate SHA-256 " + hex.EncodeToString(r.fp[:]) + " is mapped one-to-one"
 		m.byFP[r.fp] = len(m.ones)
 		m.ones = append(m.ones, r)
 	}
@@ -134,10 +141,10 @@ func compileMany(i int, e config.ManyToOne) (manyRule, error) {
 	for _, dn := range []struct {
 		side  string
 		match config.DNMatch
-		name  func(*x509.Certificate) *pkix.Name
+		where int
 	}{
-		{"subject", e.Match.Subject, func(c *x509.Certificate) *pkix.Name { return &c.Subject }},
-		{"issuer", e.Match.Issuer, func(c *x509.Certificate) *pkix.Name { return &c.Issuer }},
+		{"subject", e.Match.Subject, inSubject},
+		{"issuer", e.Match.Issuer, inIssuer},
 	} {
 		// Iterate in config.DNAttributes order so that Rules() and the
 		// first failing criterion in a trace are deterministic.
@@ -155,12 +162,7 @@ func compileMany(i int, e config.ManyToOne) (manyRule, error) {
 			if err != nil {
 				return fail("match."+dn.side+"."+attr, err)
 			}
-			name, attr := dn.name, attr
-			r.conds = append(r.conds, cond{
-				field:  dn.side + "." + attr,
-				glob:   g,
-				values: func(c *x509.Certificate) []string { return attributeValues(name(c), attr) },
-			})
+			r.conds = append(r.conds, cond{field: dn.side + "." + attr, glob: g, where: dn.where, attr: attr, oid: attributeOIDs[attr]})
 		}
 	}
 	for _, s := range []struct {
@@ -179,12 +181,7 @@ func compileMany(i int, e config.ManyToOne) (manyRule, error) {
 		if err != nil {
 			return fail("match.san."+s.kind, err)
 		}
-		kind := s.kind
-		r.conds = append(r.conds, cond{
-			field:  "san." + kind,
-			glob:   g,
-			values: func(c *x509.Certificate) []string { return sanValues(c, kind) },
-		})
+		r.conds = append(r.conds, cond{field: "san." + s.kind, glob: g, where: inSAN, san: s.kind})
 	}
 	if e.IssuerFingerprint != "" {
 		fp, err := config.ParseFingerprint(e.IssuerFingerprint)
@@ -200,6 +197,7 @@ func compileMany(i int, e config.ManyToOne) (manyRule, error) {
 		}
 		r.user = t
 	}
+	r.summary = r.summarize()
 	return r, nil
 }
 
@@ -225,11 +223,13 @@ func resolve(baseDir, p string) string {
 	return filepath.Join(baseDir, p)
 }
 
+// clone copies s with len == cap: Results share the compiled slices, and
+// a caller appending to one gets a copy instead of writing into the Mapper.
 func clone(s []string) []string {
 	if len(s) == 0 {
 		return nil
 	}
-	return append([]string(nil), s...)
+	return slices.Clip(slices.Clone(s))
 }
 
 // Required reports whether an unmapped certificate is refused (403.12).
@@ -260,27 +260,30 @@ type Step struct {
 
 func (m *Mapper) eval(chain []*x509.Certificate, trace bool) (Result, []Step) {
 	var steps []Step
+	// step records a trace line. Callers test trace first: formatting
+	// (even boxing the arguments) would cost allocations on the gateway's
+	// request path, where there is no trace.
 	step := func(rule string, matched bool, format string, args ...any) {
-		if trace {
-			steps = append(steps, Step{Rule: rule, Matched: matched, Detail: fmt.Sprintf(format, args...)})
-		}
+		steps = append(steps, Step{Rule: rule, Matched: matched, Detail: fmt.Sprintf(format, args...)})
 	}
 	if len(chain) == 0 || chain[0] == nil {
 		return Result{Rule: RuleNone, Reason: "no client certificate to map"}, steps
 	}
 	leaf := chain[0]
 	fp := sha256.Sum256(leaf.Raw)
-	fpHex := hex.EncodeToString(fp[:])
+	// The hex form is built only where a reason needs it (fpHex): the
+	// gateway maps on every request.
 
 	// 1. one_to_one: exact certificate.
 	if i, ok := m.byFP[fp]; ok {
 		o := m.ones[i]
-		step(o.label, true, "fingerprint %s", fpHex)
-		return Result{Matched: true, User: o.user, Groups: clone(o.groups), Rule: o.label,
-			Reason: "certificate SHA-256 " + fpHex + " is mapped one-to-one"}, steps
+		if trace {
+			step(o.label, true, "fingerprint %s", fpHex(&fp))
+		}
+		return Result{Matched: true, User: o.user, Groups: o.groups, Rule: o.label, Reason: o.reason}, steps
 	}
-	if len(m.ones) > 0 {
-		step("one_to_one", false, "no entry for fingerprint %s (%d entries)", fpHex, len(m.ones))
+	if trace && len(m.ones) > 0 {
+		step("one_to_one", false, "no entry for fingerprint %s (%d entries)", fpHex(&fp), len(m.ones))
 	}
 
 	// 2. many_to_one: first match wins.
@@ -297,20 +300,22 @@ func (m *Mapper) eval(chain []*x509.Certificate, trace bool) (Result, []Step) {
 		}
 		matched, why := r.match(leaf, issuerFPs, trace)
 		if !matched {
-			step(r.label, false, "%s", why)
+			if trace {
+				step(r.label, false, "%s", why)
+			}
 			continue
 		}
 		if r.deny {
-			step(r.label, true, "deny: %s", why)
+			if trace {
+				step(r.label, true, "deny: %s", why)
+			} else {
+				// A refusal is rare and its reason reaches the operator
+				// and the detailed 403.12: name the certificate's values.
+				_, why = r.match(leaf, issuerFPs, true)
+			}
 			return Result{Matched: true, Denied: true, Rule: r.label, Reason: "deny rule matched: " + why}, steps
 		}
-		user, err := r.user.Expand(func(f string) (string, bool) {
-			v := attributeValues(&leaf.Subject, f)
-			if len(v) == 0 {
-				return "", false
-			}
-			return v[0], true
-		})
+		user, err := r.user.Expand(func(f string) (string, bool) { return firstAttribute(&leaf.Subject, f) })
 		if err == nil {
 			err = config.CheckUserName(user)
 			if err != nil {
@@ -320,20 +325,26 @@ func (m *Mapper) eval(chain []*x509.Certificate, trace bool) (Result, []Step) {
 		if err != nil {
 			// The criteria matched but no usable user name results: the
 			// rule does not apply, the next one may.
-			step(r.label, false, "%s, but %v", why, err)
+			if trace {
+				step(r.label, false, "%s, but %v", why, err)
+			}
 			continue
 		}
-		step(r.label, true, "%s", why)
-		return Result{Matched: true, User: user, Groups: clone(r.groups), Rule: r.label, Reason: why}, steps
+		if trace {
+			step(r.label, true, "%s", why)
+		}
+		return Result{Matched: true, User: user, Groups: r.groups, Rule: r.label, Reason: why}, steps
 	}
 
 	// 3. UPN (Active Directory style), optionally the email SAN.
 	upnWhy := "upn mapping is off"
 	if m.upn.Enabled {
 		user, why, ok := m.upnUser(leaf)
-		step(RuleUPN, ok, "%s", why)
+		if trace {
+			step(RuleUPN, ok, "%s", why)
+		}
 		if ok {
-			return Result{Matched: true, User: user, Groups: clone(m.upn.Groups), Rule: RuleUPN, Reason: why}, steps
+			return Result{Matched: true, User: user, Groups: m.upn.Groups, Rule: RuleUPN, Reason: why}, steps
 		}
 		upnWhy = why
 	}
@@ -343,7 +354,7 @@ func (m *Mapper) eval(chain []*x509.Certificate, trace bool) (Result, []Step) {
 	}
 	var parts []string
 	if len(m.ones) > 0 {
-		parts = append(parts, "no one_to_one entry has fingerprint "+fpHex)
+		parts = append(parts, "no one_to_one entry has fingerprint "+fpHex(&fp))
 	}
 	if len(m.many) > 0 {
 		parts = append(parts, fmt.Sprintf("none of %d many_to_one rules matched", len(m.many)))
@@ -351,6 +362,8 @@ func (m *Mapper) eval(chain []*x509.Certificate, trace bool) (Result, []Step) {
 	parts = append(parts, upnWhy)
 	return Result{Rule: RuleNone, Reason: strings.Join(parts, "; ")}, steps
 }
+
+func fpHex(fp *[32]byte) string { return hex.EncodeToString(fp[:]) }
 
 // upnUser applies UPN mapping to leaf.
 func (m *Mapper) upnUser(leaf *x509.Certificate) (user, why string, ok bool) {
@@ -384,25 +397,21 @@ func (m *Mapper) upnUser(leaf *x509.Certificate) (user, why string, ok bool) {
 // do not match most certificates, so the miss text is only built for a trace.
 func (r *manyRule) match(leaf *x509.Certificate, issuerFPs [][32]byte, explain bool) (bool, string) {
 	var hits []string
-	for _, c := range r.conds {
-		vals := c.values(leaf)
-		hit, found := "", false
-		for _, v := range vals {
-			if c.glob.Match(v) {
-				hit, found = v, true
-				break
-			}
-		}
+	for i := range r.conds {
+		c := &r.conds[i]
+		hit, found, n := c.firstMatch(leaf)
 		if !found {
 			if !explain {
 				return false, ""
 			}
-			if len(vals) == 0 {
+			if n == 0 {
 				return false, fmt.Sprintf("%s: certificate has none (pattern %q)", c.field, c.glob)
 			}
-			return false, fmt.Sprintf("%s: %s does not match %q", c.field, quoteList(vals), c.glob)
+			return false, fmt.Sprintf("%s: %s does not match %q", c.field, quoteList(c.allValues(leaf)), c.glob)
 		}
-		hits = append(hits, fmt.Sprintf("%s %q matches %q", c.field, hit, c.glob))
+		if explain {
+			hits = append(hits, fmt.Sprintf("%s %q matches %q", c.field, hit, c.glob))
+		}
 	}
 	if r.pin != nil {
 		found := false
@@ -418,12 +427,38 @@ func (r *manyRule) match(leaf *x509.Certificate, issuerFPs [][32]byte, explain b
 			}
 			return false, fmt.Sprintf("issuer_fingerprint: no CA in the chain has SHA-256 %s", hex.EncodeToString(r.pin[:]))
 		}
-		hits = append(hits, "issuer pinned to SHA-256 "+hex.EncodeToString(r.pin[:]))
+		if explain {
+			hits = append(hits, "issuer pinned to SHA-256 "+hex.EncodeToString(r.pin[:]))
+		}
 	}
-	if len(hits) == 0 {
-		return true, "rule has no criteria (matches every certificate)"
+	switch {
+	case !explain:
+		// The gateway's path: the summary was built at compile time, so a
+		// match costs no formatting per request.
+		return true, r.summary
+	case len(hits) == 0:
+		return true, noCriteria
 	}
 	return true, strings.Join(hits, ", ")
+}
+
+// noCriteria is the reason of a rule without criteria.
+const noCriteria = "rule has no criteria (matches every certificate)"
+
+// summarize is the reason a rule gives when it matches outside a trace:
+// its criteria, without the certificate's values.
+func (r *manyRule) summarize() string {
+	var parts []string
+	for _, c := range r.conds {
+		parts = append(parts, fmt.Sprintf("%s matches %q", c.field, c.glob))
+	}
+	if r.pin != nil {
+		parts = append(parts, "issuer pinned to SHA-256 "+hex.EncodeToString(r.pin[:]))
+	}
+	if len(parts) == 0 {
+		return noCriteria
+	}
+	return strings.Join(parts, ", ")
 }
 
 // quoteList renders at most 5 values, for a trace line.

@@ -141,14 +141,23 @@ func TestMapRuleKinds(t *testing.T) {
 			if got.Matched != wantMatched || got.User != tt.user || got.Denied != tt.denied || got.Rule != tt.rule || !slices.Equal(got.Groups, tt.groups) {
 				t.Fatalf("Map = %+v\nwant user=%q groups=%v denied=%v rule=%q", got, tt.user, tt.groups, tt.denied, tt.rule)
 			}
-			if !strings.Contains(got.Reason, tt.reason) {
-				t.Errorf("Reason = %q, want it to contain %q", got.Reason, tt.reason)
+			if got.Reason == "" {
+				t.Error("Map gave no reason")
 			}
-			// Explain must decide exactly as Map does, and its last step
-			// is the deciding rule when one matched.
+			// Explain must decide exactly as Map does, with the
+			// certificate's values in the reason, and its last step is the
+			// deciding rule when one matched.
 			res, steps := m.Explain(chain(leaves[tt.leaf]))
-			if res.Rule != got.Rule || res.User != got.User || res.Denied != got.Denied {
+			if res.Rule != got.Rule || res.User != got.User || res.Denied != got.Denied || !slices.Equal(res.Groups, got.Groups) {
 				t.Errorf("Explain = %+v, Map = %+v", res, got)
+			}
+			if !strings.Contains(res.Reason, tt.reason) {
+				t.Errorf("Explain reason = %q, want it to contain %q", res.Reason, tt.reason)
+			}
+			// A refusal names the certificate's values even from Map: it
+			// reaches the log and the detailed 403.12.
+			if got.Denied && got.Reason != res.Reason {
+				t.Errorf("deny reason from Map = %q, from Explain = %q", got.Reason, res.Reason)
 			}
 			if len(steps) == 0 {
 				t.Fatal("Explain gave no steps")

@@ -13,7 +13,9 @@ type Result struct {
 	Matched bool `json:"matched"`
 	// User is the mapped user name; empty when unmapped or denied.
 	User string `json:"user,omitempty"`
-	// Groups are the mapped groups (the rule's groups:).
+	// Groups are the mapped groups (the rule's groups:). The slice is
+	// shared with the Mapper, which saves a copy per request: do not
+	// modify its elements (appending is safe, it copies).
 	Groups []string `json:"groups,omitempty"`
 	// Denied is true when a deny rule matched.
 	Denied bool `json:"denied"`
@@ -119,7 +121,7 @@ func Authorize(r Result, path string, allowUsers, allowGroups []string) *Denial 
 	}
 	d := &Denial{Sub: substatus.UserNotAllowedHere, Code: substatus.ErrorAccessDenied, Rule: fmt.Sprintf("location %q", path)}
 	if r.User == "" {
-		d.Reason = fmt.Sprintf("location %q admits only listed users or groups (%s) and the certificate maps to no user (%s)",
+		d.Reason = fmt.Sprintf("location %q admits only listed users or groups (%s) and the request has no mapped user (%s)",
 			path, strings.Join(allow, "; "), r.Rule)
 		return d
 	}

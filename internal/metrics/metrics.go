@@ -169,9 +169,11 @@ func (m *Metrics) ObserveVerify(d time.Duration) {
 	m.verify.Observe(d.Seconds())
 }
 
-// RevocationFetch records one CRL or OCSP fetch (kind as in
-// revocation.Attempt: "crl", "delta-crl", "ocsp").
-func (m *Metrics) RevocationFetch(kind string, ok bool, d time.Duration) {
+// RevocationFetch records one CRL or OCSP fetch (kind "crl", "delta-crl"
+// or "ocsp"); its signature is revocation.Options.OnFetch. The URL is not
+// a label: client certificates choose it, so it would let clients create
+// series without bound.
+func (m *Metrics) RevocationFetch(kind, _ string, ok bool, d time.Duration) {
 	if m == nil {
 		return
 	}
@@ -204,13 +206,24 @@ func (m *Metrics) Reload(ok bool) {
 	}
 }
 
-// SetCRLNextUpdate records the nextUpdate of the CRL loaded from source (URL
-// or file); a zero time removes the series.
-func (m *Metrics) SetCRLNextUpdate(source string, next time.Time) {
+// CRLDeadline is one loaded CRL on the crl_next_update_seconds gauge.
+type CRLDeadline struct {
+	Source     string // URL or file
+	NextUpdate time.Time
+}
+
+// SetCRLSource installs the function listing the loaded CRLs; it is called
+// at every scrape, so the gauge follows reloads and background refreshes
+// without anyone pushing updates. A source listed twice (two sites using
+// one CRL) is exported once, with the earliest nextUpdate; CRLs without
+// nextUpdate are left out.
+func (m *Metrics) SetCRLSource(fn func() []CRLDeadline) {
 	if m == nil {
 		return
 	}
-	m.deadlines.setCRL(source, next)
+	m.deadlines.mu.Lock()
+	m.deadlines.crls = fn
+	m.deadlines.mu.Unlock()
 }
 
 // CertExpiry is one certificate watched by cert_expiry_seconds.
@@ -236,7 +249,7 @@ type deadlines struct {
 	expiryDesc *prometheus.Desc
 
 	mu    sync.Mutex
-	crls  map[string]time.Time
+	crls  func() []CRLDeadline
 	certs []certDeadline
 }
 
@@ -252,18 +265,7 @@ func newDeadlines(now func() time.Time) *deadlines {
 			[]string{labelSource}, nil),
 		expiryDesc: prometheus.NewDesc(prometheus.BuildFQName(namespace, "", nameCertExpiry), helpCertExpiry,
 			[]string{labelKind, labelSite, labelSubject}, nil),
-		crls: map[string]time.Time{},
 	}
-}
-
-func (d *deadlines) setCRL(source string, next time.Time) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if next.IsZero() {
-		delete(d.crls, validUTF8(source))
-		return
-	}
-	d.crls[validUTF8(source)] = next
 }
 
 // validUTF8 keeps a label value exposable: the registry refuses invalid
@@ -308,8 +310,20 @@ func (d *deadlines) Collect(ch chan<- prometheus.Metric) {
 	now := d.now()
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for src, next := range d.crls {
-		ch <- prometheus.MustNewConstMetric(d.crlDesc, prometheus.GaugeValue, next.Sub(now).Seconds(), src)
+	if d.crls != nil {
+		earliest := map[string]time.Time{}
+		for _, c := range d.crls() {
+			if c.NextUpdate.IsZero() {
+				continue
+			}
+			src := validUTF8(c.Source)
+			if t, ok := earliest[src]; !ok || c.NextUpdate.Before(t) {
+				earliest[src] = c.NextUpdate
+			}
+		}
+		for src, next := range earliest {
+			ch <- prometheus.MustNewConstMetric(d.crlDesc, prometheus.GaugeValue, next.Sub(now).Seconds(), src)
+		}
 	}
 	for _, c := range d.certs {
 		ch <- prometheus.MustNewConstMetric(d.expiryDesc, prometheus.GaugeValue, c.notAfter.Sub(now).Seconds(), c.kind, c.site, c.subject)

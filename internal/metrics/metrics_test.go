@@ -108,11 +108,18 @@ func TestScrapeAfterScriptedSequence(t *testing.T) {
 	m.HandshakeFailure("something a caller made up") // counted as other
 	m.ObserveVerify(2 * time.Millisecond)
 	m.ObserveVerify(3 * time.Millisecond)
-	m.RevocationFetch("crl", true, 40*time.Millisecond)
-	m.RevocationFetch("crl", false, 5*time.Second)
-	m.RevocationFetch("ocsp", true, 10*time.Millisecond)
-	m.SetCRLNextUpdate("http://ca.example/root.crl", now.Add(6*time.Hour))
-	m.SetCRLNextUpdate("/etc/certgate/old.crl", now.Add(-time.Minute))
+	m.RevocationFetch("crl", "http://ca.example/a.crl", true, 40*time.Millisecond)
+	m.RevocationFetch("crl", "http://ca.example/b.crl", false, 5*time.Second)
+	m.RevocationFetch("ocsp", "http://ocsp.example/", true, 10*time.Millisecond)
+	m.SetCRLSource(func() []CRLDeadline {
+		return []CRLDeadline{
+			{Source: "http://ca.example/root.crl", NextUpdate: now.Add(6 * time.Hour)},
+			{Source: "/etc/certgate/old.crl", NextUpdate: now.Add(-time.Minute)},
+			// The same CRL used by a second site: one series, earliest deadline.
+			{Source: "http://ca.example/root.crl", NextUpdate: now.Add(7 * time.Hour)},
+			{Source: "/etc/certgate/no-next-update.crl"},
+		}
+	})
 	m.SetCertExpiries([]CertExpiry{
 		{Kind: KindServer, Site: "portal", Cert: cert("portal.example", now.Add(30*24*time.Hour))},
 		{Kind: KindCA, Site: "portal", Cert: cert("Example Root", now.Add(365*24*time.Hour))},
@@ -170,6 +177,9 @@ func TestScrapeAfterScriptedSequence(t *testing.T) {
 	if _, ok := fams["go_goroutines"]; !ok {
 		t.Error("Go runtime collector missing")
 	}
+	if n := len(fams["certgate_crl_next_update_seconds"].GetMetric()); n != 2 {
+		t.Errorf("%d crl_next_update series, want 2 (a duplicate source once, none without nextUpdate)", n)
+	}
 
 	// The countdown is computed at scrape time: an hour later it is an
 	// hour shorter without anyone calling Set again.
@@ -191,8 +201,7 @@ func TestSetCertExpiriesReplaces(t *testing.T) {
 		{Kind: KindCA, Site: "a", Cert: cert("New CA", now.Add(24*time.Hour))},
 		{Kind: KindCA, Site: "a", Cert: nil},
 	})
-	m.SetCRLNextUpdate("gone.crl", now.Add(time.Hour))
-	m.SetCRLNextUpdate("gone.crl", time.Time{})
+	m.SetCRLSource(func() []CRLDeadline { return nil }) // after a reload dropped every CRL
 	fams := scrape(t, m.Handler())
 	series := fams["certgate_cert_expiry_seconds"].GetMetric()
 	if len(series) != 1 {
@@ -211,7 +220,9 @@ func TestSetCertExpiriesReplaces(t *testing.T) {
 
 func TestInvalidUTF8LabelsDoNotBreakTheScrape(t *testing.T) {
 	m := New(Options{Now: func() time.Time { return now }, NoRuntime: true})
-	m.SetCRLNextUpdate("http://ca.example/\xff.crl", now.Add(time.Hour))
+	m.SetCRLSource(func() []CRLDeadline {
+		return []CRLDeadline{{Source: "http://ca.example/\xff.crl", NextUpdate: now.Add(time.Hour)}}
+	})
 	m.SetCertExpiries([]CertExpiry{{Kind: KindCA, Site: "a", Cert: cert("bad \xfe name", now.Add(time.Hour))}})
 	fams := scrape(t, m.Handler())
 	if len(fams["certgate_crl_next_update_seconds"].GetMetric()) != 1 || len(fams["certgate_cert_expiry_seconds"].GetMetric()) != 1 {
@@ -225,8 +236,8 @@ func TestNilMetrics(t *testing.T) {
 	m.Handshake("a")
 	m.HandshakeFailure(ReasonOther)
 	m.ObserveVerify(time.Second)
-	m.RevocationFetch("crl", true, time.Second)
-	m.SetCRLNextUpdate("x", now)
+	m.RevocationFetch("crl", "u", true, time.Second)
+	m.SetCRLSource(nil)
 	m.SetCertExpiries(nil)
 	m.AccessLogDropped()
 	m.Reload(true)
@@ -302,8 +313,8 @@ func TestNamesInOneFile(t *testing.T) {
 	m.Request("a", substatus.OK)
 	m.Handshake("a")
 	m.ObserveVerify(time.Millisecond)
-	m.RevocationFetch("crl", true, time.Millisecond)
-	m.SetCRLNextUpdate("x", now)
+	m.RevocationFetch("crl", "u", true, time.Millisecond)
+	m.SetCRLSource(func() []CRLDeadline { return []CRLDeadline{{Source: "x", NextUpdate: now}} })
 	m.SetCertExpiries([]CertExpiry{{Kind: KindCA, Site: "a", Cert: cert("x", now)}})
 	m.AccessLogDropped()
 	declared := map[string]bool{}

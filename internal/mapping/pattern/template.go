@@ -88,6 +88,19 @@ func (t *Template) Static() bool { return len(t.Fields()) == 0 }
 // lookup has no value or an empty one: a rule "svc-{CN}" must not map a
 // certificate without a CN to the user "svc-".
 func (t *Template) Expand(lookup func(field string) (string, bool)) (string, error) {
+	// "alice" and "{CN}" need no new string: the common cases on the
+	// gateway's request path.
+	if len(t.parts) == 1 {
+		p := t.parts[0]
+		if !p.field {
+			return p.text, nil
+		}
+		v, ok := lookup(p.text)
+		if !ok || v == "" {
+			return "", fmt.Errorf("expand user template %q: certificate has no %s", t.src, p.text)
+		}
+		return v, nil
+	}
 	var b strings.Builder
 	for _, p := range t.parts {
 		if !p.field {

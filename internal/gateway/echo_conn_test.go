@@ -1,0 +1,74 @@
+package gateway
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/substatus"
+	"github.com/certgate/certgate/internal/verify"
+)
+
+// TestEchoConnectionMemo sends a sequence of requests over one connection
+// whose location and identity change (and come back), and checks that
+// every echo body is exactly json.MarshalIndent of the response computed
+// without the per-connection memo.
+func TestEchoConnectionMemo(t *testing.T) {
+	p := newTestPKI(t)
+	presented := p.alice.Chain()[:2]
+	st := &tls.ConnectionState{Version: tls.VersionTLS13, CipherSuite: tls.TLS_AES_128_GCM_SHA256, ServerName: "localhost",
+		NegotiatedProtocol: "http/1.1", HandshakeComplete: true, PeerCertificates: presented}
+	site := &Site{Name: "s", Config: &config.Site{Forward: config.Forward{UserHeader: "X-Remote-User", GroupsHeader: "X-Remote-Groups"}}}
+	require := &Location{Path: "/", Policy: config.ClientCertRequire}
+	accept := &Location{Index: 1, Path: "/a", Policy: config.ClientCertAccept}
+	accepted := &verify.Outcome{Sub: substatus.OK, Code: substatus.NoError, Chain: append(append([]*x509.Certificate(nil), presented...), p.root.Cert)}
+	refused := &verify.Outcome{Sub: substatus.CertUntrusted, Code: substatus.CertEUntrustedRoot, Reason: "the chain ends in an untrusted root",
+		Element: &verify.Element{Index: 1, Role: verify.RoleIntermediate, Cert: presented[1]}, Chain: presented, Err: verify.ErrUntrustedRoot}
+
+	alice := Identity{Site: site, Location: require, Presented: presented, Outcome: accepted, Verified: true, User: "alice", Groups: []string{"staff"}}
+	steps := []struct {
+		name   string
+		id     Identity
+		header map[string]string
+	}{
+		{name: "mapped user", id: alice},
+		{name: "same again (memo)", id: alice},
+		{name: "more groups", id: func() Identity { i := alice; i.Groups = []string{"staff", "admins"}; return i }()},
+		{name: "no groups", id: func() Identity { i := alice; i.Groups = nil; return i }()},
+		{name: "other user", id: func() Identity { i := alice; i.User = "bob"; return i }()},
+		{name: "unmapped", id: func() Identity { i := alice; i.User, i.Groups = "", nil; return i }()},
+		{name: "downgraded on accept", id: Identity{Site: site, Location: accept, Presented: presented, Outcome: refused}},
+		{name: "ignore location", id: Identity{Site: site, Location: implicitLocation}},
+		{name: "spoofed identity header", id: alice, header: map[string]string{"X_Remote_User": "mallory", "Accept": "*/*"}},
+		{name: "back to the first", id: alice},
+	}
+	cs := &connState{id: 1}
+	for i, s := range steps {
+		t.Run(s.name, func(t *testing.T) {
+			id := s.id
+			id.RequestID = "req" + string(rune('a'+i))
+			r := httptest.NewRequest("GET", "https://localhost/x?y=<1>", nil)
+			r.TLS = st
+			for k, v := range s.header {
+				r.Header.Set(k, v)
+			}
+			r = r.WithContext(withIdentity(context.WithValue(context.Background(), connKey{}, cs), &id))
+			w := httptest.NewRecorder()
+			echoHandler{}.ServeHTTP(w, r)
+
+			want := EchoResponse{RequestID: id.RequestID, Site: site.Name, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Host: r.Host,
+				Headers: upstreamHeaders(r.Header.Clone(), site), TLS: echoTLS(st), Client: echoClient(&id, nil), Location: echoLocation(id.Location)}
+			wb, err := json.MarshalIndent(want, "", "  ")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := w.Body.String(); got != string(wb)+"\n" {
+				t.Fatalf("echo body differs from the uncached encoding:\n--- want\n%s\n--- got\n%s", wb, got)
+			}
+		})
+	}
+}
