@@ -96,7 +96,9 @@ func (echoHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The hand-written encoder writes what json.MarshalIndent does, and
 	// the connection's memo (echo_conn.go) keeps the parts that do not
 	// change between its requests: several times faster.
-	b, ok := ec.appendTail(resp.appendHead(make([]byte, 0, 1024)), id, r.TLS)
+	bp := echoBuffers.Get().(*[]byte)
+	defer func() { *bp = (*bp)[:0]; echoBuffers.Put(bp) }()
+	b, ok := ec.appendTail(resp.appendHead(*bp), id, r.TLS)
 	if !ok {
 		resp.TLS, resp.Client, resp.Location = ec.tlsOf(r.TLS), echoClient(id, ec), echoLocation(id.Location)
 		var err error
@@ -111,7 +113,11 @@ func (echoHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h["Content-Type"], h["Cache-Control"] = echoContentType, echoCacheControl
 	h[HeaderRequestID] = []string{id.RequestID}
-	_, _ = w.Write(append(b, '\n'))
+	b = append(b, '\n')
+	if ok {
+		*bp = b // keep a grown buffer for the next response
+	}
+	_, _ = w.Write(b) // net/http copies it: the buffer is free on return
 }
 
 // echoClient describes the client; ec (nil outside a gateway connection)
