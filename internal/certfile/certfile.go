@@ -352,3 +352,22 @@ func signer(name string, block int, k any) (crypto.Signer, error) {
 	}
 	return nil, fmt.Errorf("parse key %s: %w %T; use an RSA, ECDSA or Ed25519 key", where, ErrUnsupportedKey, k)
 }
+
+// Leaf returns the parsed leaf of a tls.Certificate, parsing it when Leaf is
+// not set; nil when there is none or it cannot be parsed.
+func Leaf(c *tls.Certificate) *x509.Certificate {
+	if c == nil {
+		return nil
+	}
+	if c.Leaf != nil {
+		return c.Leaf
+	}
+	if len(c.Certificate) == 0 {
+		return nil
+	}
+	leaf, err := x509.ParseCertificate(c.Certificate[0])
+	if err != nil {
+		return nil
+	}
+	return leaf
+}

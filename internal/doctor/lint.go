@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/certgate/certgate/internal/config"
@@ -520,7 +521,7 @@ func LintConfig(c *config.Config, site string, at time.Time) ([]*LintReport, err
 		if in.Intermediates, err = loadCertsField(c, p+".trust.intermediates", ca.Trust.Intermediates); err != nil {
 			return nil, err
 		}
-		if !sameStrings(ca.IssuerList.Source, ca.Trust.Roots) {
+		if !slices.Equal(ca.IssuerList.Source, ca.Trust.Roots) {
 			if in.IssuerList, err = loadCertsField(c, p+".issuer_list.source", ca.IssuerList.Source); err != nil {
 				return nil, err
 			}
@@ -556,16 +557,4 @@ func loadCertsField(c *config.Config, path string, paths config.Paths) ([]Cert, 
 		return nil, c.FieldErr(path, err)
 	}
 	return certs, nil
-}
-
-func sameStrings(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }

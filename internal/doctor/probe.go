@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certgate/certgate/internal/certfile"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/issuerlist"
 	"github.com/certgate/certgate/internal/substatus"
@@ -196,7 +197,7 @@ func Probe(ctx context.Context, o ProbeOptions) (*ProbeReport, error) {
 			if err := cri.SupportsCertificate(o.ClientCert); err != nil {
 				r.ClientCertNote = fmt.Sprintf("sent anyway, but a browser would not offer it here: %v", err)
 			}
-			if leaf := leafOf(o.ClientCert); leaf != nil {
+			if leaf := certfile.Leaf(o.ClientCert); leaf != nil {
 				ref := refOf(leaf, "")
 				r.ClientCert = &ref
 			}
@@ -231,20 +232,6 @@ func Probe(ctx context.Context, o ProbeOptions) (*ProbeReport, error) {
 		r.Response = request(ctx, conn, u, timeout)
 	}
 	return r, nil
-}
-
-func leafOf(c *tls.Certificate) *x509.Certificate {
-	if c.Leaf != nil {
-		return c.Leaf
-	}
-	if len(c.Certificate) == 0 {
-		return nil
-	}
-	leaf, err := x509.ParseCertificate(c.Certificate[0])
-	if err != nil {
-		return nil
-	}
-	return leaf
 }
 
 func (r *ProbeReport) capture(cri *tls.CertificateRequestInfo) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certgate/certgate/internal/certfile"
 	"github.com/certgate/certgate/internal/verify"
 )
 
@@ -109,18 +110,7 @@ func (site *Site) ServerCertificate() *x509.Certificate {
 	if site.tls == nil || len(site.tls.Certificates) == 0 {
 		return nil
 	}
-	c := site.tls.Certificates[0]
-	if c.Leaf != nil {
-		return c.Leaf
-	}
-	if len(c.Certificate) == 0 {
-		return nil
-	}
-	leaf, err := x509.ParseCertificate(c.Certificate[0])
-	if err != nil {
-		return nil
-	}
-	return leaf
+	return certfile.Leaf(&site.tls.Certificates[0])
 }
 
 // TrustedCAs returns the site's trust anchors (nil when no location uses

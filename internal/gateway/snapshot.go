@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -212,7 +213,7 @@ func buildSite(cfg *config.Config, i int, logger *slog.Logger, bo BuildOptions) 
 	il := sc.ClientAuth.IssuerList
 	var source []*x509.Certificate
 	switch {
-	case len(il.Source) > 0 && !samePaths(il.Source, trust.Roots):
+	case len(il.Source) > 0 && !slices.Equal(il.Source, trust.Roots):
 		if source, err = loadCerts(il.Source); err != nil {
 			errs = append(errs, cfg.FieldErr(p+".client_auth.issuer_list.source", err))
 		}
@@ -314,18 +315,6 @@ func loadCerts(paths config.Paths) ([]*x509.Certificate, error) {
 		return nil, fmt.Errorf("load %s: %w", strings.Join(paths, ", "), ErrNoCertificates)
 	}
 	return certs, nil
-}
-
-func samePaths(a, b config.Paths) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // configForClient chooses the site's TLS config by SNI.
