@@ -406,6 +406,11 @@ func TestErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "allow lists without mapping",
+			yaml: minimal + "    client_auth: {trust: {roots: ca.pem}}\n    locations:\n      - {path: /, client_cert: require, allow_groups: [admins]}\n",
+			want: []string{`certgate.yaml:8: sites[0].locations[0]: allow_users/allow_groups need a mapping block on the site: without mapping no user or group is ever identified and every request would get 403.100`},
+		},
+		{
 			name: "certificates requested without trust roots",
 			yaml: minimal + "    locations:\n      - {path: /public, client_cert: ignore}\n      - {path: /, client_cert: require}\n",
 			want: []string{`certgate.yaml:2: sites[0].client_auth.trust.roots: must list at least one CA certificate file: locations[1] (path "/") has client_cert: require, and client certificates are only verified against configured roots`},

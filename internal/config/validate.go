@@ -207,6 +207,11 @@ func (s *Site) validate(v *validator, p string) {
 		if needsCert < 0 && (l.ClientCert == ClientCertAccept || l.ClientCert == ClientCertRequire) {
 			needsCert = j
 		}
+		// Without a mapping block no request ever has a user, so an allow
+		// list would answer 403.100 to everyone.
+		if s.Mapping == nil && l.ClientCert != ClientCertIgnore && (len(l.AllowUsers) > 0 || len(l.AllowGroups) > 0) {
+			v.addf(lp, "allow_users/allow_groups need a mapping block on the site: without mapping no user or group is ever identified and every request would get 403.100")
+		}
 	}
 	if needsCert >= 0 && len(s.ClientAuth.Trust.Roots) == 0 {
 		l := s.Locations[needsCert]
