@@ -329,9 +329,8 @@ func siteEnv(o VerifyOptions) (*verifyEnv, error) {
 	if env.fetcher, err = revocation.NewFetcher(fo); err != nil {
 		return fail(cfg.FieldErr(field+".revocation", err))
 	}
-	if env.mapper, err = mapping.CompileSite(&cfg, i); err != nil {
-		return fail(err)
-	}
+	// The site's own mapper, as the gateway built it.
+	env.mapper = env.site.Mapper
 	return env, nil
 }
 
