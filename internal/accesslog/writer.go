@@ -35,6 +35,10 @@ const (
 	DefaultFlushInterval = time.Second
 )
 
+// drainInterval is how often the writer goroutine takes the queued lines
+// (see run).
+const drainInterval = 10 * time.Millisecond
+
 // bufSize is the bufio buffer: large enough that a burst is one write(2).
 const bufSize = 64 << 10
 
@@ -255,15 +259,25 @@ func (w *Writer) run() {
 	defer close(w.done)
 	tick := time.NewTicker(w.opts.FlushInterval)
 	defer tick.Stop()
+	// The queue is drained in batches every drainInterval rather than as
+	// each line arrives. A goroutine blocked receiving on ch is handed
+	// every line directly and made runnable once per request: on one core
+	// that scheduling, and a knock-on effect on the runtime's initial
+	// goroutine stack size (net/http's per-request background reader then
+	// had to grow its stack), cost about 15% of certgate's CPU per
+	// keep-alive request (docs/benchmarks.md). Nothing waits for the
+	// writer, so only the queue's capacity matters: Buffer lines per
+	// drainInterval (8192 per 10 ms by default) before lines are dropped.
+	drain := time.NewTicker(drainInterval)
+	defer drain.Stop()
 	for {
 		select {
-		case e, ok := <-w.ch:
-			if !ok {
+		case <-drain.C:
+			if !w.drain() {
 				w.flush()
 				w.closeFile()
 				return
 			}
-			w.write(&e)
 		case <-tick.C:
 			w.flush()
 		case ack := <-w.flushReq:
@@ -385,6 +399,21 @@ func (w *Writer) openFile(name string, t time.Time) error {
 
 // flush writes the buffered lines; it reports false and counts them as
 // failed when the file refuses them.
+// drain writes every queued line; false means the queue is closed.
+func (w *Writer) drain() bool {
+	for {
+		select {
+		case e, ok := <-w.ch:
+			if !ok {
+				return false
+			}
+			w.write(&e)
+		default:
+			return true
+		}
+	}
+}
+
 func (w *Writer) flush() bool {
 	if w.f == nil || w.bw.Buffered() == 0 {
 		return true
