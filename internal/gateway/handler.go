@@ -3,6 +3,7 @@ package gateway
 import (
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
@@ -24,7 +25,7 @@ import (
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &responseRecorder{ResponseWriter: w}
-	ev := &RequestEvent{ID: newRequestID(), Start: start, Request: r}
+	ev := &RequestEvent{ID: s.newRequestID(), Start: start, Request: r}
 	defer func() {
 		ev.Elapsed = time.Since(start)
 		ev.Status, ev.BytesWritten = rec.status(), rec.bytes
@@ -42,7 +43,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	site := cs.site
 	ev.Site = site.Name
 	s.stripSpoofable(r, site, ev)
-	detailed := site.Config.DetailedErrors || isLoopback(r.RemoteAddr)
+	detailed := site.Config.DetailedErrors || cs.loopbackClient(r.RemoteAddr)
 
 	// A request must be for the site its TLS server name chose. Otherwise
 	// a client could pick a site that never asks for a certificate by SNI
@@ -134,11 +135,21 @@ func requestAttrs(ev *RequestEvent, r *http.Request) []slog.Attr {
 	return a
 }
 
-// newRequestID returns 16 hex digits, enough to find one request in logs.
-func newRequestID() string {
+// newRequestID returns 16 hex digits, enough to find one request in logs:
+// a random per-server prefix (so IDs from restarts do not collide) and a
+// counter. Request IDs need to be unique, not secret, and reading
+// crypto/rand on every request was measurable on the keep-alive path.
+func (s *Server) newRequestID() string {
+	v := s.reqPrefix<<40 | s.reqSeq.Add(1)&(1<<40-1)
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], v)
+	return hex.EncodeToString(b[:])
+}
+
+func randomRequestPrefix() uint64 {
 	var b [8]byte
 	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go 1.24+)
-	return hex.EncodeToString(b[:])
+	return binary.BigEndian.Uint64(b[:]) >> 40
 }
 
 // hostOnly strips the port from a Host header value ("[::1]:8443" ->
@@ -210,4 +221,11 @@ func serialHex(c *x509.Certificate) string {
 		return ""
 	}
 	return strings.ToUpper(c.SerialNumber.Text(16))
+}
+
+// loopbackClient is isLoopback memoised for the connection: every request
+// of a connection has the same remote address.
+func (cs *connState) loopbackClient(remote string) bool {
+	cs.loopbackOnce.Do(func() { cs.loopback = isLoopback(remote) })
+	return cs.loopback
 }

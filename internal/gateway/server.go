@@ -38,7 +38,10 @@ type Server struct {
 	// handshake listener to http.Server.ConnContext.
 	pending sync.Map // *tls.Conn -> *connState
 	connSeq atomic.Uint64
-	http    *http.Server
+	// reqPrefix and reqSeq make request IDs (newRequestID).
+	reqPrefix uint64
+	reqSeq    atomic.Uint64
+	http      *http.Server
 }
 
 // NewServer returns a Server serving snap. logger receives the event log.
@@ -46,7 +49,7 @@ func NewServer(snap *Snapshot, logger *slog.Logger, opts Options) *Server {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{logger: logger, now: opts.Now, hooks: opts.Hooks}
+	s := &Server{logger: logger, now: opts.Now, hooks: opts.Hooks, reqPrefix: randomRequestPrefix()}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -100,6 +103,9 @@ type connState struct {
 	echo echoConn
 	// mapMemo memoises the certificate mapping (connmemo.go).
 	mapMemo mappingMemo
+
+	loopbackOnce sync.Once
+	loopback     bool
 }
 
 func (s *Server) connContext(ctx context.Context, c net.Conn) context.Context {
