@@ -462,7 +462,17 @@ func (e *Engine) scheduleCRL(ent *crlEntry, st *crlState, now time.Time) {
 			at = m
 		}
 	}
-	if floor := now.Add(retryGap(c.NextUpdate, now)); at.Before(floor) {
+	// The retry floor is measured against the moment the CRL stops being
+	// usable, which max_age can bring well before nextUpdate: measured
+	// against nextUpdate alone, a 5-minute floor would push the refresh past
+	// a short max_age and make a request wait for the fetch.
+	expiry := c.NextUpdate
+	if e.opts.MaxAge > 0 {
+		if m := st.fetchedAt.Add(e.opts.MaxAge); expiry.IsZero() || m.Before(expiry) {
+			expiry = m
+		}
+	}
+	if floor := now.Add(retryGap(expiry, now)); at.Before(floor) {
 		at = floor
 	}
 	ent.nextRefresh.Store(at.UnixNano())
