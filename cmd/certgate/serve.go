@@ -109,7 +109,7 @@ func runServe(ctx context.Context, configPath string) error {
 			return cfg.FieldErr("admin.listen", err)
 		}
 		admin = &http.Server{
-			Handler: gateway.NewAdminHandler(gateway.AdminOptions{Metrics: m, Reload: reloader.Reload, Ready: func() error {
+			Handler: gateway.NewAdminHandler(gateway.AdminOptions{Metrics: m, Reload: reloader.Reload, Pprof: cfg.Admin.Pprof, Ready: func() error {
 				if !serving.Load() {
 					return errors.New("not serving (starting or shutting down)")
 				}

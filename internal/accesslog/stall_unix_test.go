@@ -29,7 +29,7 @@ func TestFullBufferDropsAndCounts(t *testing.T) {
 	w.Write(baseEntry())
 	// Wait until the goroutine has taken that line and is stuck opening
 	// the FIFO: the queue is then empty and stays so.
-	for len(w.ch) != 0 {
+	for w.queued() != 0 {
 		runtime.Gosched()
 	}
 	for i := 0; i < buffer+3; i++ {

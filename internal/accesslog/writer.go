@@ -81,12 +81,21 @@ func FromConfig(a *config.AccessLog) Options {
 // *Writer discards everything, so callers need no "logging enabled" checks.
 type Writer struct {
 	opts Options
-	ch   chan Entry
-	// mu makes Write and Close agree on whether ch is still open: Write
-	// holds it shared for the non-blocking send, Close exclusively to close.
-	mu       sync.RWMutex
-	closed   bool
+	// maxBytes bounds the formatted lines waiting for the disk, whatever
+	// their count: a request line can be as long as net/http's header
+	// limit (1 MB), and Buffer such lines must not hold gigabytes.
+	maxBytes int
+
+	// mu guards the batch Write appends to and closed. Lines are
+	// formatted by the request's goroutine, while its strings are still
+	// in cache, and only copied under mu.
+	mu     sync.Mutex
+	closed bool
+	cur    *batch
+	spare  *batch // the writer goroutine's previous batch, for reuse
+
 	flushReq chan chan error
+	quit     chan struct{}
 	done     chan struct{}
 
 	dropped atomic.Uint64
@@ -101,12 +110,33 @@ type Writer struct {
 	pending uint64 // lines in bw not yet flushed to the file
 	day     int    // yyyymmdd (UTC) of the open daily file
 	seq     int    // N of the open u_extendN.log
-	line    []byte
 	hdr     []byte
 	lastErr error
 	// closeErr is the first error of the final drain, reported by Close.
 	closeErr error
 }
+
+// batch is formatted lines waiting for the writer goroutine: buf holds
+// them back to back, lines says where each ends and its time (for daily
+// rollover).
+type batch struct {
+	buf   []byte
+	lines []lineEnd
+}
+
+type lineEnd struct {
+	end int
+	t   time.Time
+}
+
+// maxLineBytes is the average line size Buffer is sized in for the byte
+// bound (maxBytes = Buffer * maxLineBytes): generous, a typical line is
+// 150 to 300 bytes.
+const maxLineBytes = 1024
+
+// keepBatchBytes is how much buffer a batch keeps between bursts; a
+// larger one left by a burst is given back to the garbage collector.
+const keepBatchBytes = 1 << 20
 
 // Open validates opts, creates Dir, checks that it is writable and starts
 // the writer goroutine. The first file is opened on the first line, so a
@@ -154,11 +184,13 @@ func Open(opts Options) (*Writer, error) {
 
 	w := &Writer{
 		opts:     opts,
-		ch:       make(chan Entry, opts.Buffer),
+		maxBytes: opts.Buffer * maxLineBytes,
+		cur:      &batch{},
+		spare:    &batch{},
 		flushReq: make(chan chan error),
+		quit:     make(chan struct{}),
 		done:     make(chan struct{}),
 		bw:       bufio.NewWriterSize(nil, bufSize),
-		line:     make([]byte, 0, 1024),
 		hdr:      make([]byte, 0, 512),
 	}
 	go w.run()
@@ -173,8 +205,9 @@ func (w *Writer) Dir() string {
 	return w.opts.Dir
 }
 
-// Write queues e without blocking. When the buffer is full, or the Writer is
-// closed, the line is dropped and counted.
+// Write formats e and queues the line without blocking. When the buffer
+// is full (Buffer lines, or Buffer KiB), or the Writer is closed, the line
+// is dropped and counted.
 func (w *Writer) Write(e Entry) {
 	if w == nil {
 		return
@@ -182,20 +215,28 @@ func (w *Writer) Write(e Entry) {
 	if e.Time.IsZero() {
 		e.Time = w.opts.Now()
 	}
-	w.mu.RLock()
-	if !w.closed {
-		select {
-		case w.ch <- e:
-			w.mu.RUnlock()
-			return
-		default:
-		}
+	var stack [512]byte
+	line := AppendLine(stack[:0], &e)
+	w.mu.Lock()
+	b := w.cur
+	if !w.closed && len(b.lines) < w.opts.Buffer && len(b.buf)+len(line) <= w.maxBytes {
+		b.buf = append(b.buf, line...)
+		b.lines = append(b.lines, lineEnd{end: len(b.buf), t: e.Time})
+		w.mu.Unlock()
+		return
 	}
-	w.mu.RUnlock()
+	w.mu.Unlock()
 	w.dropped.Add(1)
 	if w.opts.OnDrop != nil {
 		w.opts.OnDrop()
 	}
+}
+
+// queued returns how many lines wait for the writer goroutine.
+func (w *Writer) queued() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.cur.lines)
 }
 
 // Dropped returns how many lines were dropped because the buffer was full
@@ -248,7 +289,7 @@ func (w *Writer) Close() error {
 	w.mu.Lock()
 	if !w.closed {
 		w.closed = true
-		close(w.ch)
+		close(w.quit)
 	}
 	w.mu.Unlock()
 	<-w.done
@@ -260,63 +301,79 @@ func (w *Writer) run() {
 	tick := time.NewTicker(w.opts.FlushInterval)
 	defer tick.Stop()
 	// The queue is drained in batches every drainInterval rather than as
-	// each line arrives. A goroutine blocked receiving on ch is handed
-	// every line directly and made runnable once per request: on one core
-	// that scheduling, and a knock-on effect on the runtime's initial
-	// goroutine stack size (net/http's per-request background reader then
-	// had to grow its stack), cost about 15% of certgate's CPU per
-	// keep-alive request (docs/benchmarks.md). Nothing waits for the
-	// writer, so only the queue's capacity matters: Buffer lines per
-	// drainInterval (8192 per 10 ms by default) before lines are dropped.
+	// each line arrives. A goroutine woken for every line is made runnable
+	// once per request: on one core that scheduling, and a knock-on effect
+	// on the runtime's initial goroutine stack size (net/http's
+	// per-request background reader then had to grow its stack), cost
+	// about 15% of certgate's CPU per keep-alive request
+	// (docs/benchmarks.md). Nothing waits for the writer, so only the
+	// queue's capacity matters: Buffer lines per drainInterval (8192 per
+	// 10 ms by default) before lines are dropped.
 	drain := time.NewTicker(drainInterval)
 	defer drain.Stop()
 	for {
 		select {
 		case <-drain.C:
-			if !w.drain() {
-				w.flush()
-				w.closeFile()
-				return
-			}
+			w.drain()
 		case <-tick.C:
 			w.flush()
 		case ack := <-w.flushReq:
-			// Everything queued before Flush was called is in ch now.
-			for n := len(w.ch); n > 0; n-- {
-				e, ok := <-w.ch
-				if !ok {
-					break
-				}
-				w.write(&e)
-			}
+			// Everything queued before Flush was called is in cur now.
+			w.drain()
 			w.flush()
 			ack <- w.lastErr
+		case <-w.quit:
+			// closed is set, so cur no longer grows.
+			w.drain()
+			w.flush()
+			w.closeFile()
+			return
 		}
 	}
 }
 
-func (w *Writer) write(e *Entry) {
-	w.line = AppendLine(w.line[:0], e)
-	if err := w.target(e.Time, len(w.line)); err != nil {
+// drain takes the lines queued so far and writes them to the file buffer.
+func (w *Writer) drain() {
+	w.mu.Lock()
+	b := w.cur
+	w.cur, w.spare = w.spare, nil
+	w.mu.Unlock()
+	start := 0
+	for _, l := range b.lines {
+		w.write(b.buf[start:l.end], l.t)
+		start = l.end
+	}
+	if cap(b.buf) > keepBatchBytes && len(b.buf) < cap(b.buf)/4 {
+		b.buf = nil
+	}
+	b.buf, b.lines = b.buf[:0], b.lines[:0]
+	w.mu.Lock()
+	w.spare = b
+	w.mu.Unlock()
+}
+
+// write puts one formatted line, completed at t, in the file buffer.
+func (w *Writer) write(line []byte, t time.Time) {
+	if err := w.target(t, len(line)); err != nil {
 		w.failed.Add(1)
 		w.fail(err)
 		return
 	}
 	// Flush before bufio would: then a write error always concerns exactly
 	// the lines counted in pending.
-	if w.bw.Available() < len(w.line) && w.bw.Buffered() > 0 {
+	if w.bw.Available() < len(line) && w.bw.Buffered() > 0 {
 		if !w.flush() {
 			w.failed.Add(1)
 			return
 		}
 	}
-	if _, err := w.bw.Write(w.line); err != nil {
+	if _, err := w.bw.Write(line); err != nil {
 		w.failed.Add(1)
 		w.fail(fmt.Errorf("write access log %q: %w", w.f.Name(), err))
 		return
 	}
 	w.pending++
-	w.size += int64(len(w.line))
+	w.size += int64(len(line))
 	w.lines++
 }
 
@@ -399,21 +456,6 @@ func (w *Writer) openFile(name string, t time.Time) error {
 
 // flush writes the buffered lines; it reports false and counts them as
 // failed when the file refuses them.
-// drain writes every queued line; false means the queue is closed.
-func (w *Writer) drain() bool {
-	for {
-		select {
-		case e, ok := <-w.ch:
-			if !ok {
-				return false
-			}
-			w.write(&e)
-		default:
-			return true
-		}
-	}
-}
-
 func (w *Writer) flush() bool {
 	if w.f == nil || w.bw.Buffered() == 0 {
 		return true

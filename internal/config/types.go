@@ -42,6 +42,9 @@ type Timeouts struct {
 // Admin is the separate listener for metrics, health and reload (issue 6).
 type Admin struct {
 	Listen string `yaml:"listen"` // default 127.0.0.1:9443; "off" disables
+	// Pprof mounts net/http/pprof under /debug/pprof/ on the admin
+	// listener. Off by default: a profile exposes memory contents.
+	Pprof bool `yaml:"pprof"`
 }
 
 // Log configures the structured event log.

@@ -3,6 +3,7 @@ package gateway
 import (
 	"fmt"
 	"net/http"
+	"net/http/pprof"
 
 	"github.com/certgate/certgate/internal/metrics"
 )
@@ -16,6 +17,8 @@ type AdminOptions struct {
 	// Ready decides /readyz: nil error means ready. Nil Ready is always
 	// ready.
 	Ready func() error
+	// Pprof serves net/http/pprof under /debug/pprof/ (admin.pprof).
+	Pprof bool
 }
 
 // NewAdminHandler serves the admin listener (admin.listen): /metrics,
@@ -50,6 +53,13 @@ func NewAdminHandler(o AdminOptions) http.Handler {
 			}
 			plain(w, http.StatusOK, "reloaded")
 		})
+	}
+	if o.Pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
 	return mux
 }

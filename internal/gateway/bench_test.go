@@ -76,6 +76,7 @@ func newBenchGateway(b *testing.B) *benchGateway {
 
 	chain := p.alice.Chain()[:2] // leaf + intermediate, as the harness client sends
 	cs := &connState{id: 1, snap: snap, site: snap.SiteFor("localhost")}
+	cs.setAddrs(netip.MustParseAddrPort("127.0.0.1:40000"), netip.MustParseAddrPort("127.0.0.1:28460"))
 	ctx := context.WithValue(context.Background(), connKey{}, cs)
 	ctx = context.WithValue(ctx, http.LocalAddrContextKey, net.TCPAddrFromAddrPort(netip.MustParseAddrPort("127.0.0.1:28460")))
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "/", nil)

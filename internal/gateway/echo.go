@@ -77,12 +77,17 @@ type EchoLocation struct {
 	Policy string `json:"policy"`
 }
 
-func (echoHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (e echoHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := IdentityFrom(r.Context())
 	if id == nil {
 		http.Error(w, "echo: no gateway identity in the request context", http.StatusInternalServerError)
 		return
 	}
+	e.serve(w, r, id)
+}
+
+// serve answers r for the client id (Server.ServeHTTP calls it directly).
+func (echoHandler) serve(w http.ResponseWriter, r *http.Request, id *Identity) {
 	ec := echoCache(connFrom(r.Context()), r.TLS)
 	resp := EchoResponse{
 		RequestID: id.RequestID,

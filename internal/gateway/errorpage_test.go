@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,7 +149,9 @@ sites:
 				r.RemoteAddr = tt.remote
 				r.Header.Set("Accept", accept)
 				r.TLS = &tls.ConnectionState{ServerName: site.Config.Hosts[0], PeerCertificates: stranger.Chain()}
-				r = r.WithContext(context.WithValue(r.Context(), connKey{}, &connState{snap: snap, site: site}))
+				cs := &connState{snap: snap, site: site}
+				cs.setAddrs(netip.MustParseAddrPort(tt.remote), netip.AddrPort{})
+				r = r.WithContext(context.WithValue(r.Context(), connKey{}, cs))
 				w := httptest.NewRecorder()
 				srv.ServeHTTP(w, r)
 				if w.Code != tt.sub.Status {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"net"
 	"net/http"
+	"net/netip"
 	"time"
 
 	"github.com/certgate/certgate/internal/substatus"
@@ -30,6 +31,11 @@ type RequestEvent struct {
 	Start   time.Time
 	Elapsed time.Duration
 	Request *http.Request
+	// ClientIP and Local are the connection's addresses (the client's
+	// unmapped from ::ffff:); zero when the request came without a
+	// gateway connection, and then taken from Request.
+	ClientIP netip.Addr
+	Local    netip.AddrPort
 	// Site and Location that governed the request; Location is nil when
 	// the request was refused before a location applied (421, 400).
 	Site     string

@@ -76,12 +76,15 @@ func (o *Observer) request(ev *RequestEvent) {
 	if ev.Identity != nil {
 		e.Username = ev.Identity.User
 	}
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		e.ClientIP = ap.Addr()
+	e.ClientIP, e.ServerIP, e.ServerPort = ev.ClientIP, ev.Local.Addr(), int(ev.Local.Port())
+	if !e.ClientIP.IsValid() {
+		if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+			e.ClientIP = ap.Addr()
+		}
 	}
-	if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-		if tcp, ok := la.(*net.TCPAddr); ok {
-			ap := tcp.AddrPort()
+	if !ev.Local.IsValid() {
+		if la, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+			ap := addrPort(la)
 			e.ServerIP, e.ServerPort = ap.Addr(), int(ap.Port())
 		}
 	}

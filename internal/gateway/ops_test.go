@@ -568,6 +568,7 @@ func TestAdminHandler(t *testing.T) {
 		{"ready", "GET", "/readyz", 200, "ready", func() { ready = nil }},
 		{"reload needs POST", "GET", "/reload", 405, "", nil},
 		{"reload", "POST", "/reload", 200, "reloaded", nil},
+		{"pprof off by default", "GET", "/debug/pprof/", 404, "", nil},
 		{"no metrics without a registry", "GET", "/metrics", 404, "", nil},
 	}
 	for _, tt := range tests {
@@ -580,6 +581,20 @@ func TestAdminHandler(t *testing.T) {
 				t.Errorf("%s %s = %d %q, want %d containing %q", tt.method, tt.path, status, body, tt.status, tt.body)
 			}
 		})
+	}
+}
+
+func TestAdminPprofWhenEnabled(t *testing.T) {
+	srv := httptest.NewServer(NewAdminHandler(AdminOptions{Pprof: true}))
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/debug/pprof/goroutine?debug=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "goroutine profile") {
+		t.Errorf("GET /debug/pprof/goroutine = %d %.80q, want 200 with a goroutine profile", resp.StatusCode, b)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"sync"
 	"time"
 
@@ -133,6 +134,7 @@ func (r *Reloader) notApplied(old, cfg *config.Config) {
 	}
 	warn("listen", old.Listen, cfg.Listen)
 	warn("admin.listen", old.Admin.Listen, cfg.Admin.Listen)
+	warn("admin.pprof", strconv.FormatBool(old.Admin.Pprof), strconv.FormatBool(cfg.Admin.Pprof))
 	warn("log.format", old.Log.Format, cfg.Log.Format)
 	warn("log.level", old.Log.Level, cfg.Log.Level)
 	warn("log.file", old.Log.File, cfg.Log.File)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -104,8 +105,12 @@ type connState struct {
 	// mapMemo memoises the certificate mapping (connmemo.go).
 	mapMemo mappingMemo
 
-	loopbackOnce sync.Once
-	loopback     bool
+	// client and local are the connection's addresses, parsed once for
+	// every request's access log line; loopback decides detailed errors
+	// (IIS errorMode DetailedLocalOnly).
+	client   netip.Addr
+	local    netip.AddrPort
+	loopback bool
 }
 
 func (s *Server) connContext(ctx context.Context, c net.Conn) context.Context {
@@ -113,13 +118,33 @@ func (s *Server) connContext(ctx context.Context, c net.Conn) context.Context {
 	if !ok {
 		return ctx
 	}
-	if cs, ok := s.pending.LoadAndDelete(tc); ok {
-		return context.WithValue(ctx, connKey{}, cs.(*connState))
+	if v, ok := s.pending.LoadAndDelete(tc); ok {
+		cs := v.(*connState)
+		cs.setAddrs(addrPort(c.RemoteAddr()), addrPort(c.LocalAddr()))
+		return context.WithValue(ctx, connKey{}, cs)
 	}
 	return ctx
 }
 
 type connKey struct{}
+
+// setAddrs records the connection's addresses; the client's is unmapped
+// (::ffff:127.0.0.1 is 127.0.0.1) as IIS logs it and for the loopback
+// check.
+func (cs *connState) setAddrs(remote, local netip.AddrPort) {
+	cs.client, cs.local = remote.Addr().Unmap(), local
+	cs.loopback = cs.client.IsLoopback()
+}
+
+// addrPort returns a TCP address as a netip.AddrPort (zero for other
+// kinds of address).
+func addrPort(a net.Addr) netip.AddrPort {
+	if tcp, ok := a.(*net.TCPAddr); ok {
+		return tcp.AddrPort()
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap
+}
 
 func connFrom(ctx context.Context) *connState {
 	cs, _ := ctx.Value(connKey{}).(*connState)

@@ -30,7 +30,12 @@ type Options struct {
 type Metrics struct {
 	reg *prometheus.Registry
 
-	requests          *prometheus.CounterVec
+	requests *prometheus.CounterVec
+	// requestCounters caches requests' children by site and sub-status:
+	// WithLabelValues formats and hashes three labels under a lock, which
+	// showed on the keep-alive path. Series are never deleted, so a cached
+	// child stays the one the registry exports.
+	requestCounters   sync.Map // requestKey -> prometheus.Counter
 	handshakes        *prometheus.CounterVec
 	handshakeFailures *prometheus.CounterVec
 	verify            prometheus.Histogram
@@ -132,12 +137,24 @@ func (m *Metrics) Handler() http.Handler {
 	})
 }
 
+type requestKey struct {
+	site string
+	sub  substatus.Sub
+}
+
 // Request counts one answered request.
 func (m *Metrics) Request(site string, s substatus.Sub) {
 	if m == nil {
 		return
 	}
-	m.requests.WithLabelValues(site, strconv.Itoa(s.Status), strconv.Itoa(s.Sub)).Inc()
+	k := requestKey{site, s}
+	if c, ok := m.requestCounters.Load(k); ok {
+		c.(prometheus.Counter).Inc()
+		return
+	}
+	c := m.requests.WithLabelValues(site, strconv.Itoa(s.Status), strconv.Itoa(s.Sub))
+	m.requestCounters.Store(k, c)
+	c.Inc()
 }
 
 // Handshake counts one completed TLS handshake for site.

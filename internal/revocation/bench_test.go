@@ -200,3 +200,40 @@ func BenchmarkCheckCached(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCRLLoad1MStall measures what loading a 1M-entry CRL does to
+// the rest of the process: a probe goroutine sleeps 200 µs in a loop and
+// reports the worst lateness as stall-ms. A long non-preemptible step in
+// the load (one assembly call over the whole 35 MB, such as hashing it in
+// a single Write) holds up the stop-the-world phases of a garbage
+// collection, and every handshake goroutine waits with it (issue 9's
+// refresh-under-load target).
+func BenchmarkCRLLoad1MStall(b *testing.B) {
+	der, ca, _ := benchCRL(b, 1_000_000)
+	stop := make(chan struct{})
+	worst := make(chan time.Duration)
+	go func() {
+		var w time.Duration
+		const nap = 200 * time.Microsecond
+		for {
+			select {
+			case <-stop:
+				worst <- w
+				return
+			default:
+			}
+			t := time.Now()
+			time.Sleep(nap)
+			w = max(w, time.Since(t)-nap)
+		}
+	}()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := ParseCRL(der, ca.Cert); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	close(stop)
+	b.ReportMetric(float64((<-worst).Microseconds())/1000, "stall-ms")
+}

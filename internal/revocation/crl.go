@@ -560,7 +560,7 @@ func checkIssuerMayVerify(c *CRL, issuer *x509.Certificate, requireCA bool) erro
 // issuer's key, as RevocationList.CheckSignatureFrom does, without the
 // parsed entries.
 func checkCRLSignature(c *CRL, issuer *x509.Certificate) error {
-	err := issuer.CheckSignature(c.SignatureAlgorithm, c.tbs, c.signature)
+	err := checkSignatureChunked(issuer, c.SignatureAlgorithm, c.tbs, c.signature)
 	if err == nil {
 		return nil
 	}
