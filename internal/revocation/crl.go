@@ -157,7 +157,12 @@ func decodePEMorDER(data []byte) ([]byte, error) {
 // Unknown critical extensions, of the CRL or of an entry, make the CRL
 // unusable (RFC 5280 sections 5.2 and 5.3) and fail the parse.
 func ParseCRL(data []byte, issuer *x509.Certificate) (*CRL, error) {
-	c, err := parseCRL(data, issuer)
+	return parseCRLPaced(data, issuer, nil)
+}
+
+// parseCRLPaced is ParseCRL with the work spread by p (nil: not paced).
+func parseCRLPaced(data []byte, issuer *x509.Certificate, p *pacer) (*CRL, error) {
+	c, err := parseCRL(data, issuer, p)
 	if err != nil {
 		return nil, err
 	}
@@ -167,9 +172,9 @@ func ParseCRL(data []byte, issuer *x509.Certificate) (*CRL, error) {
 	return c, nil
 }
 
-// parseCRL is ParseCRL that returns a well-formed but unusable CRL with
-// its unusable reason set instead of failing.
-func parseCRL(data []byte, issuer *x509.Certificate) (*CRL, error) {
+// parseCRL is parseCRLPaced that returns a well-formed but unusable CRL
+// with its unusable reason set instead of failing.
+func parseCRL(data []byte, issuer *x509.Certificate, p *pacer) (*CRL, error) {
 	der, err := decodePEMorDER(data)
 	if err != nil {
 		return nil, err
@@ -183,12 +188,18 @@ func parseCRL(data []byte, issuer *x509.Certificate) (*CRL, error) {
 		if err := checkIssuerMayVerify(c, issuer, true); err != nil {
 			return nil, err
 		}
-		// The hash of the TBS (tens of MB for a big CRL) runs on another
-		// core while this one walks the entries.
 		sigErr = make(chan error, 1)
-		go func() { sigErr <- checkCRLSignature(c, issuer) }()
+		if p != nil {
+			// Paced: one goroutine, so that the duty cycle holds for the
+			// whole parse.
+			sigErr <- checkCRLSignature(c, issuer, p)
+		} else {
+			// The hash of the TBS (tens of MB for a big CRL) runs on
+			// another core while this one walks the entries.
+			go func() { sigErr <- checkCRLSignature(c, issuer, nil) }()
+		}
 	}
-	walkErr := c.walkEntries(entries)
+	walkErr := c.walkEntries(entries, p)
 	if sigErr != nil {
 		if err := <-sigErr; err != nil {
 			return nil, err
@@ -386,9 +397,12 @@ func readExtension(s *cryptobyte.String) (oid []byte, critical bool, val cryptob
 // million entries those pointer writes (write barriers while the GC runs)
 // cost more than the parsing itself. Entry extensions, which are rare, still
 // go through cryptobyte.
-func (c *CRL) walkEntries(entries []byte) error {
+func (c *CRL) walkEntries(entries []byte, pace *pacer) error {
 	n, serialBytes := 0, 0
 	for p := 0; p < len(entries); n++ {
+		if n%yieldEntries == yieldEntries-1 {
+			pace.yield()
+		}
 		tag, cs, ce, ok := derTLV(entries, p, len(entries))
 		if !ok || tag != tagSequence {
 			return fmt.Errorf("%w: revoked certificate entry %d", ErrMalformedCRL, n)
@@ -408,6 +422,9 @@ func (c *CRL) walkEntries(entries []byte) error {
 		c.idx.issuers = [][]byte{c.RawIssuer}
 	}
 	for i, p := 0, 0; p < len(entries); i++ {
+		if i%yieldEntries == yieldEntries-1 {
+			pace.yield()
+		}
 		_, cs, ce, _ := derTLV(entries, p, len(entries))
 		p = ce
 		_, ss, se, _ := derTLV(entries, cs, ce)
@@ -468,6 +485,15 @@ func (c *CRL) walkEntries(entries []byte) error {
 	}
 	return nil
 }
+
+// yieldEntries is how many CRL entries are walked between two yields of
+// the processor (pacer.yield): about 0.1 ms of work, and a few ms at worst
+// when each entry also takes a page fault on the new index's hash table
+// (fresh memory, in a VM). A million-entry CRL takes a few hundred
+// milliseconds to walk, and the scheduler only preempts a running
+// goroutine after 10-20 ms: without yields, the handshakes queued behind
+// it on its processor waited that long each time (BenchmarkCRLLoad1MStall).
+const yieldEntries = 512
 
 // DER tags used by the entry walk.
 const (
@@ -559,8 +585,8 @@ func checkIssuerMayVerify(c *CRL, issuer *x509.Certificate, requireCA bool) erro
 // checkCRLSignature verifies the signature over the raw TBS bytes with the
 // issuer's key, as RevocationList.CheckSignatureFrom does, without the
 // parsed entries.
-func checkCRLSignature(c *CRL, issuer *x509.Certificate) error {
-	err := checkSignatureChunked(issuer, c.SignatureAlgorithm, c.tbs, c.signature)
+func checkCRLSignature(c *CRL, issuer *x509.Certificate, p *pacer) error {
+	err := checkSignatureChunked(issuer, c.SignatureAlgorithm, c.tbs, c.signature, p)
 	if err == nil {
 		return nil
 	}
@@ -610,7 +636,7 @@ func (c *CRL) checkSignatureFrom(issuer *x509.Certificate, requireCA bool) error
 	if err, ok := c.failed[string(issuer.RawSubjectPublicKeyInfo)]; ok {
 		return err
 	}
-	if err := checkCRLSignature(c, issuer); err != nil {
+	if err := checkCRLSignature(c, issuer, nil); err != nil {
 		if c.failed == nil {
 			c.failed = map[string]error{}
 		}

@@ -90,8 +90,9 @@ func (e *Engine) fetchAndParse(ctx context.Context, rawURL string, issuer *x509.
 	if err != nil {
 		return nil, nil, false, err
 	}
+	pace := pacerFor(ctx)
 	if issuer == nil {
-		c, err = ParseCRL(der, nil)
+		c, err = parseCRLPaced(der, nil, pace)
 		return c, der, false, err
 	}
 	// The issuer name is checked before the (possibly expensive) parse and
@@ -100,9 +101,9 @@ func (e *Engine) fetchAndParse(ctx context.Context, rawURL string, issuer *x509.
 	if p := crlIssuerPeek(der); p != nil && !dname.Equal(p, issuer.RawSubject) {
 		return nil, nil, false, fmt.Errorf("%w: CRL issued by %q, expected %q", ErrCRLIssuer, nameString(p), issuer.Subject.String())
 	}
-	c, err = ParseCRL(der, issuer)
+	c, err = parseCRLPaced(der, issuer, pace)
 	if err != nil && lenient && errors.Is(err, ErrCRLSignature) {
-		c, err = ParseCRL(der, nil)
+		c, err = parseCRLPaced(der, nil, pace)
 		return c, der, false, err
 	}
 	if err != nil {

@@ -207,7 +207,7 @@ func (e *Engine) loadLocal(path string) error {
 			if len(ders) > 1 {
 				name = fmt.Sprintf("%s#%d", f, i+1)
 			}
-			c, err := parseCRL(der, nil)
+			c, err := parseCRL(der, nil, nil)
 			if err != nil {
 				return fmt.Errorf("load crl %q: %w", name, err)
 			}
@@ -437,7 +437,7 @@ func (e *Engine) refreshDue(ctx context.Context) int {
 
 func (e *Engine) refreshCRL(ctx context.Context, ent *crlEntry) {
 	issuer := ent.issuer.Load()
-	st, err := e.fetchCRL(ctx, ent, issuer, false)
+	st, err := e.fetchCRL(withBackgroundPacing(ctx), ent, issuer, false)
 	if err != nil {
 		e.log.Warn("background CRL refresh failed; keeping the current CRL", "url", ent.url, "error", err)
 		return

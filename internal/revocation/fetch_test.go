@@ -1,11 +1,14 @@
 package revocation
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -194,5 +197,43 @@ func TestOptionsValidation(t *testing.T) {
 	}
 	if _, err := ParseMode("sometimes"); !errors.Is(err, ErrConfig) {
 		t.Errorf("ParseMode(sometimes) = %v, want ErrConfig", err)
+	}
+}
+
+// TestReadBody: bodies with and without a Content-Length, across several
+// pieces, at and past the limit, and cut short.
+func TestReadBody(t *testing.T) {
+	big := make([]byte, 3*maxBodyChunk+12345)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	errCut := errors.New("connection reset")
+	tests := []struct {
+		name          string
+		r             io.Reader
+		contentLength int64
+		limit         int64
+		want          []byte
+		wantErr       error
+	}{
+		{"empty", bytes.NewReader(nil), -1, 100, nil, nil},
+		{"known length", bytes.NewReader(big[:5000]), 5000, 10000, big[:5000], nil},
+		{"unknown, one piece", bytes.NewReader(big[:5000]), -1, 10000, big[:5000], nil},
+		{"unknown, many pieces", bytes.NewReader(big), -1, int64(len(big)), big, nil},
+		{"unknown, at the limit", bytes.NewReader(big[:firstBodyChunk*3]), -1, firstBodyChunk * 3, big[:firstBodyChunk*3], nil},
+		{"unknown, past the limit", bytes.NewReader(big), -1, int64(len(big)) - 1, nil, ErrTooLarge},
+		{"known, shorter than announced", bytes.NewReader(big[:10]), 20, 100, big[:10], io.ErrUnexpectedEOF},
+		{"unknown, cut short", io.MultiReader(bytes.NewReader(big[:maxBodyChunk+5]), iotest.ErrReader(errCut)), -1, int64(len(big)), big[:maxBodyChunk+5], errCut},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := readBody(tt.r, tt.contentLength, tt.limit)
+			if !errors.Is(err, tt.wantErr) {
+				t.Fatalf("err = %v, want %v", err, tt.wantErr)
+			}
+			if tt.wantErr != ErrTooLarge && !bytes.Equal(got, tt.want) {
+				t.Errorf("read %d bytes, want %d (equal: %v)", len(got), len(tt.want), bytes.Equal(got, tt.want))
+			}
+		})
 	}
 }

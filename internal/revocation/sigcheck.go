@@ -14,7 +14,8 @@ import (
 // tens of milliseconds without a preemption point, and a garbage
 // collection that needs to stop the world waits for it with every other
 // goroutine (every handshake in flight) stopped. 256 KiB takes well under
-// a millisecond.
+// a millisecond; between chunks the hashing goroutine also yields, so
+// that it takes turns with handshakes instead of 10-20 ms time slices.
 const hashChunk = 256 << 10
 
 // checkSignatureChunked is issuer.CheckSignature(algo, signed, sig) with
@@ -22,7 +23,7 @@ const hashChunk = 256 << 10
 // handle itself (SHA-1 and MD5, which crypto/x509 refuses, Ed25519, a key
 // of the wrong type) go to CheckSignature, so the verdicts and errors are
 // crypto/x509's.
-func checkSignatureChunked(issuer *x509.Certificate, algo x509.SignatureAlgorithm, signed, sig []byte) error {
+func checkSignatureChunked(issuer *x509.Certificate, algo x509.SignatureAlgorithm, signed, sig []byte, p *pacer) error {
 	var h crypto.Hash
 	var pss bool
 	switch algo {
@@ -47,7 +48,7 @@ func checkSignatureChunked(issuer *x509.Certificate, algo x509.SignatureAlgorith
 		if isECDSA {
 			break
 		}
-		digest := chunkedDigest(h, signed)
+		digest := chunkedDigest(h, signed, p)
 		if pss {
 			return rsa.VerifyPSS(pub, h, digest, sig, &rsa.PSSOptions{SaltLength: rsa.PSSSaltLengthEqualsHash})
 		}
@@ -56,7 +57,7 @@ func checkSignatureChunked(issuer *x509.Certificate, algo x509.SignatureAlgorith
 		if !isECDSA {
 			break
 		}
-		if !ecdsa.VerifyASN1(pub, chunkedDigest(h, signed), sig) {
+		if !ecdsa.VerifyASN1(pub, chunkedDigest(h, signed, p), sig) {
 			return errECDSAVerification
 		}
 		return nil
@@ -64,12 +65,15 @@ func checkSignatureChunked(issuer *x509.Certificate, algo x509.SignatureAlgorith
 	return issuer.CheckSignature(algo, signed, sig)
 }
 
-func chunkedDigest(h crypto.Hash, msg []byte) []byte {
+func chunkedDigest(h crypto.Hash, msg []byte, p *pacer) []byte {
 	w := h.New()
 	for len(msg) > 0 {
 		n := min(len(msg), hashChunk)
 		w.Write(msg[:n])
 		msg = msg[n:]
+		if len(msg) > 0 {
+			p.yield()
+		}
 	}
 	return w.Sum(nil)
 }

@@ -86,7 +86,7 @@ func TestCheckSignatureChunkedAgreesWithX509(t *testing.T) {
 					cases = append(cases, sigCase{"RSA algorithm with an ECDSA key", msg, x509.SHA256WithRSA, false})
 				}
 				for _, c := range cases {
-					got := checkSignatureChunked(ca.Cert, c.algo, c.msg, sig)
+					got := checkSignatureChunked(ca.Cert, c.algo, c.msg, sig, nil)
 					want := ca.Cert.CheckSignature(c.algo, c.msg, sig)
 					if (got == nil) != c.ok || (want == nil) != c.ok {
 						t.Errorf("%s: chunked = %v, crypto/x509 = %v, want ok %v", c.name, got, want, c.ok)
