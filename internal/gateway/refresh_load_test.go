@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -94,7 +95,10 @@ func TestBackgroundRefreshUnderLoad(t *testing.T) {
 		if isFirst {
 			body = first
 		}
+		// A CRL is a static file, and the servers that publish them (IIS,
+		// Apache, nginx, object stores) send its Content-Length.
 		w.Header().Set("Content-Type", "application/pkix-crl")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		_, _ = w.Write(body)
 		if !isFirst {
 			secondServed.CompareAndSwap(0, time.Now().UnixNano())
@@ -180,9 +184,12 @@ func TestBackgroundRefreshUnderLoad(t *testing.T) {
 		in := refresh.overlapping(from, swapped)
 		t.Logf("refetch window: %v (request to swap), %d handshakes overlapping it: p50 %v, p99 %v, max %v",
 			swapped.Sub(from).Round(time.Millisecond), len(in.lat), in.pct(50), in.pct(99), in.pct(100))
+		if s := steady.pct(99); s > 0 {
+			t.Logf("p99 in the refetch window / steady p99 = %.2f (issue 9 target: at most 1.5)", float64(in.pct(99))/float64(s))
+		}
 	}
 	if s := steady.pct(99); s > 0 {
-		t.Logf("p99 during refresh / steady p99 = %.2f (issue 9 target: at most 1.5)", float64(refresh.pct(99))/float64(s))
+		t.Logf("p99 over the refresh phase / steady p99 = %.2f (issue 9 target: at most 1.5)", float64(refresh.pct(99))/float64(s))
 	}
 }
 
