@@ -83,12 +83,15 @@ func (e echoHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "echo: no gateway identity in the request context", http.StatusInternalServerError)
 		return
 	}
-	e.serve(w, r, id)
+	e.serve(w, r, id, connFrom(r.Context()), echoHeaders(r.Header, id.Site), []string{id.RequestID})
 }
 
-// serve answers r for the client id (Server.ServeHTTP calls it directly).
-func (echoHandler) serve(w http.ResponseWriter, r *http.Request, id *Identity) {
-	ec := echoCache(connFrom(r.Context()), r.TLS)
+// serve answers r for the client id on connection cs (nil outside a
+// gateway connection). Server.ServeHTTP calls it directly, with the
+// request's headers already stripped of client-supplied identity headers
+// (stripSpoofable) and the X-Request-Id value in storage of its own.
+func (echoHandler) serve(w http.ResponseWriter, r *http.Request, id *Identity, cs *connState, headers http.Header, requestIDValue []string) {
+	ec := echoCache(cs, r.TLS)
 	resp := EchoResponse{
 		RequestID: id.RequestID,
 		Site:      id.Site.Name,
@@ -96,7 +99,7 @@ func (echoHandler) serve(w http.ResponseWriter, r *http.Request, id *Identity) {
 		Path:      r.URL.Path,
 		Query:     r.URL.RawQuery,
 		Host:      r.Host,
-		Headers:   echoHeaders(r.Header, id.Site),
+		Headers:   headers,
 	}
 	// The hand-written encoder writes what json.MarshalIndent does, and
 	// the connection's memo (echo_conn.go) keeps the parts that do not
@@ -117,7 +120,7 @@ func (echoHandler) serve(w http.ResponseWriter, r *http.Request, id *Identity) {
 	// by anyone copies rather than changing them.
 	h := w.Header()
 	h["Content-Type"], h["Cache-Control"] = echoContentType, echoCacheControl
-	h[HeaderRequestID] = []string{id.RequestID}
+	h[HeaderRequestID] = requestIDValue
 	b = append(b, '\n')
 	if ok {
 		*bp = b // keep a grown buffer for the next response

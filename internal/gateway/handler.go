@@ -98,7 +98,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// Certificate mapping (403.12) and allow_users/allow_groups (403.100),
 	// mapping.go: they set id.User and id.Groups.
-	if !s.mapIdentity(rec, r, ev, site, id, detailed) {
+	if !s.mapIdentity(rec, r, ev, cs, id, detailed) {
 		return
 	}
 
@@ -107,7 +107,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// context per request for nothing but a lookup were measurable on the
 	// keep-alive path. Other upstreams read it with IdentityFrom.
 	if e, ok := site.handler.(echoHandler); ok {
-		e.serve(rec, r, id)
+		st.requestIDValue[0] = ev.ID
+		e.serve(rec, r, id, cs, r.Header, st.requestIDValue[:])
 		return
 	}
 	site.handler.ServeHTTP(rec, r.WithContext(withIdentity(r.Context(), id)))
@@ -118,6 +119,9 @@ type requestState struct {
 	rec responseRecorder
 	ev  RequestEvent
 	id  Identity
+	// requestIDValue is the X-Request-Id header value of the echo's
+	// answer.
+	requestIDValue [1]string
 }
 
 // refuse answers a request the gateway will not pass on, and logs it with
@@ -172,6 +176,9 @@ func randomRequestPrefix() uint64 {
 // hostOnly strips the port from a Host header value ("[::1]:8443" ->
 // "::1").
 func hostOnly(host string) string {
+	if !strings.Contains(host, ":") {
+		return host // the common case; SplitHostPort would allocate an error
+	}
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		return h
 	}

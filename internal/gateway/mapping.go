@@ -40,11 +40,12 @@ func (s *Server) stripSpoofable(r *http.Request, site *Site, ev *RequestEvent) {
 // and applies the location's allow_users / allow_groups (403.100). It sets
 // id.User and id.Groups and reports whether the request may go on; when
 // not, the answer has been written.
-func (s *Server) mapIdentity(w http.ResponseWriter, r *http.Request, ev *RequestEvent, site *Site, id *Identity, detailed bool) bool {
+func (s *Server) mapIdentity(w http.ResponseWriter, r *http.Request, ev *RequestEvent, cs *connState, id *Identity, detailed bool) bool {
+	site := cs.site
 	res := mapping.Result{Rule: "no verified client certificate"}
 	if id.Verified && site.Mapper != nil {
 		// Once per connection (connmemo.go): the chain and Mapper are the connection's.
-		res = connFrom(r.Context()).mapping(site.Mapper, id.Chain())
+		res = cs.mapping(site.Mapper, id.Chain())
 		if d := site.Mapper.Decide(res); d != nil {
 			s.refuseIdentity(w, r, ev, site, id, d, res, detailed)
 			return false

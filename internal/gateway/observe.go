@@ -66,8 +66,8 @@ func (o *Observer) request(ev *RequestEvent) {
 		Method:    r.Method,
 		URIStem:   r.URL.Path,
 		URIQuery:  r.URL.RawQuery,
-		UserAgent: r.UserAgent(),
-		Referer:   r.Referer(),
+		UserAgent: headerValue(r.Header, "User-Agent"),
+		Referer:   headerValue(r.Header, "Referer"),
 		Status:    ev.Status,
 		SubStatus: sub,
 		Win32:     ev.Code,
@@ -107,4 +107,14 @@ func (o *Observer) verify(ev *VerifyEvent) {
 	if ev.Outcome != nil && ev.Outcome.OK() {
 		events.VerifyWarnings(o.logger, ev.Site, ev.Outcome)
 	}
+}
+
+// headerValue is Header.Get for a key already in canonical form: net/http
+// stores keys canonicalised, and Get would canonicalise key again on every
+// request.
+func headerValue(h http.Header, canonicalKey string) string {
+	if v := h[canonicalKey]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
