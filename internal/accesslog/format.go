@@ -3,6 +3,7 @@ package accesslog
 import (
 	"net/netip"
 	"strconv"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -43,10 +44,7 @@ func (e *Entry) SetSub(s substatus.Sub) {
 // It does not allocate when dst has room: the writer goroutine reuses one
 // buffer for every line.
 func AppendLine(dst []byte, e *Entry) []byte {
-	t := e.Time.UTC()
-	dst = appendDate(dst, t)
-	dst = append(dst, ' ')
-	dst = appendClock(dst, t)
+	dst = appendDateTime(dst, e.Time)
 	dst = append(dst, ' ')
 	dst = appendAddr(dst, e.ServerIP)
 	dst = append(dst, ' ')
@@ -84,6 +82,31 @@ func AppendLine(dst []byte, e *Entry) []byte {
 	}
 	dst = strconv.AppendInt(dst, ms, 10)
 	return append(dst, '\n')
+}
+
+// dateTimeText is the "2006-01-02 15:04:05" text of one second.
+type dateTimeText struct {
+	unix int64
+	text []byte
+}
+
+// lastDateTime caches the text of the last second formatted: every line of
+// a busy second has the same date and time fields, and formatting them was
+// 40% of AppendLine.
+var lastDateTime atomic.Pointer[dateTimeText]
+
+// appendDateTime writes t in UTC as "2006-01-02 15:04:05".
+func appendDateTime(dst []byte, t time.Time) []byte {
+	sec := t.Unix()
+	if c := lastDateTime.Load(); c != nil && c.unix == sec {
+		return append(dst, c.text...)
+	}
+	u := t.UTC()
+	text := appendDate(make([]byte, 0, 19), u)
+	text = append(text, ' ')
+	text = appendClock(text, u)
+	lastDateTime.Store(&dateTimeText{unix: sec, text: text})
+	return append(dst, text...)
 }
 
 // appendDate writes 2006-01-02 without time.AppendFormat's layout parsing.
@@ -141,6 +164,9 @@ func appendField(dst []byte, s string) []byte {
 	if s == "" {
 		return append(dst, '-')
 	}
+	if plainField(s) {
+		return append(dst, s...) // the common case, in one copy
+	}
 	for i := 0; i < len(s); {
 		c := s[i]
 		switch {
@@ -174,6 +200,17 @@ func appendField(dst []byte, s string) []byte {
 		}
 	}
 	return dst
+}
+
+// plainField reports whether s is printable ASCII without spaces, which
+// appendField writes unchanged.
+func plainField(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // appendHeader writes the directive block that starts a file or a reopen:
