@@ -218,11 +218,70 @@ func readBody(r io.Reader, contentLength, limit int64) ([]byte, error) {
 		if err != nil {
 			return joinChunks(chunks, total), err
 		}
+		if len(chunks) == 1 {
+			// A CRL or OCSP response is one DER element whose header
+			// gives its size: read the rest straight into a buffer of
+			// that size instead of joining pieces.
+			if b, done, err := readDERRest(r, chunks[0], limit); done || err != nil {
+				return b, err
+			} else if b != nil {
+				chunks, total = [][]byte{b}, len(b)
+			}
+		}
 	}
 	if len(chunks) == 1 {
 		return chunks[0], nil
 	}
 	return joinChunks(chunks, total), nil
+}
+
+// readDERRest continues a body that starts with first, when first holds
+// the header of a DER element of at most limit bytes: it reads the rest of
+// the element into one buffer of the element's size. done means the body
+// ended there (the usual case); otherwise the returned bytes are the start
+// of a longer body, for the caller to go on collecting. A body that ends
+// early is returned as it is, for the parser to reject. b is nil when
+// first does not start with a usable DER header.
+func readDERRest(r io.Reader, first []byte, limit int64) (b []byte, done bool, err error) {
+	size, ok := derElementSize(first)
+	if !ok || size <= int64(len(first)) || size > limit {
+		return nil, false, nil
+	}
+	b = make([]byte, size)
+	copy(b, first)
+	n, err := io.ReadFull(r, b[len(first):])
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		return b[:len(first)+n], true, nil
+	}
+	if err != nil {
+		return b[:len(first)+n], true, err
+	}
+	var probe [1]byte
+	if m, _ := io.ReadFull(r, probe[:]); m == 0 {
+		return b, true, nil
+	}
+	return append(b, probe[0]), false, nil
+}
+
+// derElementSize returns the total size (header and content) of the DER
+// element b starts with, from its tag and definite length.
+func derElementSize(b []byte) (int64, bool) {
+	if len(b) < 2 || b[0]&0x1f == 0x1f {
+		return 0, false
+	}
+	l := int64(b[1])
+	if l < 0x80 {
+		return 2 + l, true
+	}
+	n := int(l & 0x7f)
+	if n == 0 || n > 4 || len(b) < 2+n {
+		return 0, false
+	}
+	l = 0
+	for _, c := range b[2 : 2+n] {
+		l = l<<8 | int64(c)
+	}
+	return int64(2+n) + l, true
 }
 
 func joinChunks(chunks [][]byte, total int) []byte {

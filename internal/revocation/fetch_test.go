@@ -208,6 +208,8 @@ func TestReadBody(t *testing.T) {
 		big[i] = byte(i * 7)
 	}
 	errCut := errors.New("connection reset")
+	// A DER SEQUENCE of 200,000 content bytes (5-byte header).
+	der := append([]byte{0x30, 0x83, 0x03, 0x0d, 0x40}, big[:200000]...)
 	tests := []struct {
 		name          string
 		r             io.Reader
@@ -224,6 +226,11 @@ func TestReadBody(t *testing.T) {
 		{"unknown, past the limit", bytes.NewReader(big), -1, int64(len(big)) - 1, nil, ErrTooLarge},
 		{"known, shorter than announced", bytes.NewReader(big[:10]), 20, 100, big[:10], io.ErrUnexpectedEOF},
 		{"unknown, cut short", io.MultiReader(bytes.NewReader(big[:maxBodyChunk+5]), iotest.ErrReader(errCut)), -1, int64(len(big)), big[:maxBodyChunk+5], errCut},
+		{"unknown, DER sized", bytes.NewReader(der), -1, int64(len(der)), der, nil},
+		{"unknown, DER then more", bytes.NewReader(append(der[:len(der):len(der)], "trailing"...)), -1, int64(len(der)) + 100, append(der[:len(der):len(der)], "trailing"...), nil},
+		{"unknown, DER cut short", bytes.NewReader(der[:len(der)-7]), -1, int64(len(der)), der[:len(der)-7], nil},
+		{"unknown, DER cut by an error", io.MultiReader(bytes.NewReader(der[:3*firstBodyChunk]), iotest.ErrReader(errCut)), -1, int64(len(der)), der[:3*firstBodyChunk], errCut},
+		{"unknown, DER larger than the limit", bytes.NewReader(der), -1, int64(len(der)) - 1, nil, ErrTooLarge},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
