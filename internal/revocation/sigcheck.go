@@ -24,22 +24,8 @@ const hashChunk = 256 << 10
 // of the wrong type) go to CheckSignature, so the verdicts and errors are
 // crypto/x509's.
 func checkSignatureChunked(issuer *x509.Certificate, algo x509.SignatureAlgorithm, signed, sig []byte, p *pacer) error {
-	var h crypto.Hash
-	var pss bool
-	switch algo {
-	case x509.SHA256WithRSA, x509.ECDSAWithSHA256:
-		h = crypto.SHA256
-	case x509.SHA384WithRSA, x509.ECDSAWithSHA384:
-		h = crypto.SHA384
-	case x509.SHA512WithRSA, x509.ECDSAWithSHA512:
-		h = crypto.SHA512
-	case x509.SHA256WithRSAPSS:
-		h, pss = crypto.SHA256, true
-	case x509.SHA384WithRSAPSS:
-		h, pss = crypto.SHA384, true
-	case x509.SHA512WithRSAPSS:
-		h, pss = crypto.SHA512, true
-	default:
+	h, pss := prehashOf(algo)
+	if h == 0 {
 		return issuer.CheckSignature(algo, signed, sig)
 	}
 	isECDSA := algo == x509.ECDSAWithSHA256 || algo == x509.ECDSAWithSHA384 || algo == x509.ECDSAWithSHA512
@@ -63,6 +49,26 @@ func checkSignatureChunked(issuer *x509.Certificate, algo x509.SignatureAlgorith
 		return nil
 	}
 	return issuer.CheckSignature(algo, signed, sig)
+}
+
+// prehashOf returns the hash of a signature algorithm that signs a digest,
+// and whether it is RSA-PSS; 0 for the algorithms left to crypto/x509.
+func prehashOf(algo x509.SignatureAlgorithm) (h crypto.Hash, pss bool) {
+	switch algo {
+	case x509.SHA256WithRSA, x509.ECDSAWithSHA256:
+		return crypto.SHA256, false
+	case x509.SHA384WithRSA, x509.ECDSAWithSHA384:
+		return crypto.SHA384, false
+	case x509.SHA512WithRSA, x509.ECDSAWithSHA512:
+		return crypto.SHA512, false
+	case x509.SHA256WithRSAPSS:
+		return crypto.SHA256, true
+	case x509.SHA384WithRSAPSS:
+		return crypto.SHA384, true
+	case x509.SHA512WithRSAPSS:
+		return crypto.SHA512, true
+	}
+	return 0, false
 }
 
 func chunkedDigest(h crypto.Hash, msg []byte, p *pacer) []byte {
