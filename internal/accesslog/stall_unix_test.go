@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -62,5 +63,57 @@ func TestFullBufferDropsAndCounts(t *testing.T) {
 	}
 	if got := <-lines; got != 1+buffer {
 		t.Errorf("lines = %d, want %d (the one being written and a full buffer)", got, 1+buffer)
+	}
+}
+
+// TestFullBufferByteBound: the queue also holds at most Buffer KiB of
+// lines, so that Buffer lines of a megabyte each cannot pile up in memory;
+// a line longer than that is still logged when the queue is empty.
+func TestFullBufferByteBound(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, dailyName(dayKey(at)))
+	if err := syscall.Mkfifo(fifo, 0o640); err != nil {
+		t.Skipf("mkfifo: %v", err)
+	}
+	const buffer = 4 // lines, and 4 KiB
+	w := openTest(t, Options{Dir: dir, Buffer: buffer})
+	w.Write(baseEntry())
+	for w.queued() != 0 {
+		runtime.Gosched()
+	}
+	long := func(n int) Entry {
+		e := baseEntry()
+		e.UserAgent = strings.Repeat("a", n)
+		return e
+	}
+	w.Write(long(6000)) // more than 4 KiB, but the queue is empty: kept
+	w.Write(long(100))  // the queue holds 6 KB already: dropped
+	if w.Dropped() != 1 || w.queued() != 1 {
+		t.Fatalf("Dropped = %d, queued = %d; want 1 and 1", w.Dropped(), w.queued())
+	}
+
+	lines := make(chan []int, 1)
+	go func() {
+		r, err := os.Open(fifo)
+		if err != nil {
+			lines <- nil
+			return
+		}
+		defer r.Close()
+		var lens []int
+		sc := bufio.NewScanner(r)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			if len(sc.Bytes()) > 0 && sc.Bytes()[0] != '#' {
+				lens = append(lens, len(sc.Bytes()))
+			}
+		}
+		lines <- lens
+	}()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := <-lines; len(got) != 2 || got[1] < 6000 {
+		t.Errorf("line lengths %v, want the first line and the 6000-byte one", got)
 	}
 }

@@ -219,7 +219,8 @@ func (w *Writer) Write(e Entry) {
 	line := AppendLine(stack[:0], &e)
 	w.mu.Lock()
 	b := w.cur
-	if !w.closed && len(b.lines) < w.opts.Buffer && len(b.buf)+len(line) <= w.maxBytes {
+	// An empty batch takes any line, so that no line is too long to log.
+	if !w.closed && len(b.lines) < w.opts.Buffer && (len(b.lines) == 0 || len(b.buf)+len(line) <= w.maxBytes) {
 		b.buf = append(b.buf, line...)
 		b.lines = append(b.lines, lineEnd{end: len(b.buf), t: e.Time})
 		w.mu.Unlock()
