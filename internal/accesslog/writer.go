@@ -129,9 +129,8 @@ type lineEnd struct {
 	t   time.Time
 }
 
-// maxLineBytes is the average line size Buffer is sized in for the byte
-// bound (maxBytes = Buffer * maxLineBytes): generous, a typical line is
-// 150 to 300 bytes.
+// maxLineBytes sets the queue's byte bound: room for Buffer lines of 1
+// KiB each (maxBytes), generous for lines of typically 150 to 300 bytes.
 const maxLineBytes = 1024
 
 // keepBatchBytes is how much buffer a batch keeps between bursts; a
