@@ -202,6 +202,10 @@ func TestUpstreamDown(t *testing.T) {
 	if pj.Substatus != "502" || pj.RequestID == "" || !strings.Contains(g.logs.String(), pj.RequestID) {
 		t.Errorf("502 problem %+v; logs:\n%s", pj, g.logs)
 	}
+	// The client is on loopback, so the page names what failed.
+	if !strings.Contains(pj.Reason, "proxy to "+down.URL) {
+		t.Errorf("502 reason %q, want the upstream named (detailed errors for a loopback client)", pj.Reason)
+	}
 }
 
 // TestRequestEvents: the request hook sees status, sub-status and code.

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
 	"path"
 	"strings"
 	"time"
@@ -45,7 +44,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	site := cs.site
 	ev.Site, ev.ClientIP, ev.Local = site.Name, cs.client, cs.local
 	s.stripSpoofable(r, site, ev)
-	detailed := site.Config.DetailedErrors || cs.loopback
+	detailed := site.Config.DetailedErrors || cs.fromLoopback()
 
 	// A request must be for the site its TLS server name chose. Otherwise
 	// a client could pick a site that never asks for a certificate by SNI
@@ -183,16 +182,6 @@ func hostOnly(host string) string {
 		return h
 	}
 	return strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
-}
-
-// isLoopback reports whether a RemoteAddr is a loopback address: such a
-// client sees detailed errors (IIS errorMode DetailedLocalOnly).
-func isLoopback(remote string) bool {
-	ap, err := netip.ParseAddrPort(remote)
-	if err != nil {
-		return false
-	}
-	return ap.Addr().Unmap().IsLoopback()
 }
 
 // cleanPath is path.Clean keeping a trailing slash.

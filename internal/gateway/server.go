@@ -136,6 +136,11 @@ func (cs *connState) setAddrs(remote, local netip.AddrPort) {
 	cs.loopback = cs.client.IsLoopback()
 }
 
+// fromLoopback reports whether the client connected from a loopback
+// address: such a client sees detailed errors (IIS errorMode
+// DetailedLocalOnly). False outside a gateway connection (cs nil).
+func (cs *connState) fromLoopback() bool { return cs != nil && cs.loopback }
+
 // addrPort returns a TCP address as a netip.AddrPort (zero for other
 // kinds of address).
 func addrPort(a net.Addr) netip.AddrPort {

@@ -49,7 +49,7 @@ func newProxy(site *Site, target *url.URL, timeout time.Duration, logger *slog.L
 				"upstream", target.String(), "method", r.Method, "path", r.URL.Path, "err", err)
 			writeProblem(w, r, problem{
 				Sub: substatus.BadGateway, RequestID: reqID,
-				Detailed: site.Config.DetailedErrors || isLoopback(r.RemoteAddr),
+				Detailed: site.Config.DetailedErrors || connFrom(r.Context()).fromLoopback(),
 				Reason:   "proxy to " + target.Redacted() + ": " + err.Error(),
 			})
 		},
