@@ -83,7 +83,9 @@ func (e echoHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "echo: no gateway identity in the request context", http.StatusInternalServerError)
 		return
 	}
-	e.serve(w, r, id, connFrom(r.Context()), echoHeaders(r.Header, id.Site), []string{id.RequestID})
+	// Outside Server.ServeHTTP nothing has removed client-supplied identity
+	// headers yet: the body shows what a proxied upstream would receive.
+	e.serve(w, r, id, connFrom(r.Context()), upstreamHeaders(r.Header.Clone(), id.Site), []string{id.RequestID})
 }
 
 // serve answers r for the client id on connection cs (nil outside a
