@@ -108,7 +108,7 @@ func (echoHandler) serve(w http.ResponseWriter, r *http.Request, id *Identity, c
 	// change between its requests: several times faster.
 	bp := echoBuffers.Get().(*[]byte)
 	defer func() { *bp = (*bp)[:0]; echoBuffers.Put(bp) }()
-	b, ok := ec.appendTail(resp.appendHead(*bp), id, r.TLS)
+	b, ok := ec.appendTail(ec.appendHead(*bp, &resp), id, r.TLS)
 	if !ok {
 		resp.TLS, resp.Client, resp.Location = ec.tlsOf(r.TLS), echoClient(id, ec), echoLocation(id.Location)
 		var err error
@@ -122,7 +122,7 @@ func (echoHandler) serve(w http.ResponseWriter, r *http.Request, id *Identity, c
 	// by anyone copies rather than changing them.
 	h := w.Header()
 	h["Content-Type"], h["Cache-Control"] = echoContentType, echoCacheControl
-	h[HeaderRequestID] = requestIDValue
+	h[HeaderRequestID], h["Date"] = requestIDValue, httpDate(time.Now())
 	b = append(b, '\n')
 	if ok {
 		*bp = b // keep a grown buffer for the next response

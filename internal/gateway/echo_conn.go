@@ -39,6 +39,72 @@ type echoConn struct {
 	tailKey    echoTailKey
 	tailGroups []string
 	tail       []byte
+	// The encoded request members of the last response and the request
+	// they describe (appendHead).
+	headKey     echoHeadKey
+	headHeaders []echoHeader
+	head        []byte
+}
+
+// echoHeadKey is what the request members of an echo response ("site" to
+// "headers") depend on, besides the header values (compared separately).
+type echoHeadKey struct {
+	site, method, path, query, host string
+	headersNil                      bool
+	headers                         int
+}
+
+// echoHeader is one request header as appendHead last encoded it.
+type echoHeader struct {
+	key    string
+	values []string
+}
+
+// appendHead appends the response's opening brace, its request ID and
+// its request members: the latter from the connection's memo when the
+// request is the same as the connection's previous one (a client on a
+// keep-alive connection usually sends the same headers each time), else
+// encoded and remembered. Comparing a few headers costs a fraction of
+// encoding them sorted and escaped.
+func (ec *echoConn) appendHead(b []byte, r *EchoResponse) []byte {
+	b = r.appendRequestID(b)
+	if ec == nil {
+		return r.appendRequest(b)
+	}
+	key := echoHeadKey{site: r.Site, method: r.Method, path: r.Path, query: r.Query, host: r.Host,
+		headersNil: r.Headers == nil, headers: len(r.Headers)}
+	ec.mu.Lock()
+	if ec.head != nil && ec.headKey == key && sameHeaders(ec.headHeaders, r.Headers) {
+		b = append(b, ec.head...)
+		ec.mu.Unlock()
+		return b
+	}
+	ec.mu.Unlock()
+	start := len(b)
+	b = r.appendRequest(b)
+	headers := make([]echoHeader, 0, len(r.Headers))
+	for k, v := range r.Headers {
+		headers = append(headers, echoHeader{key: k, values: slices.Clone(v)})
+	}
+	ec.mu.Lock()
+	ec.headKey, ec.headHeaders, ec.head = key, headers, bytes.Clone(b[start:])
+	ec.mu.Unlock()
+	return b
+}
+
+// sameHeaders reports whether h holds exactly the remembered headers,
+// telling a nil value list (encoded null) from an empty one ([]).
+func sameHeaders(memo []echoHeader, h map[string][]string) bool {
+	if len(memo) != len(h) {
+		return false
+	}
+	for _, e := range memo {
+		v, ok := h[e.key]
+		if !ok || (v == nil) != (e.values == nil) || !slices.Equal(v, e.values) {
+			return false
+		}
+	}
+	return true
 }
 
 // echoCache returns the connection's echo memo, or nil outside a gateway

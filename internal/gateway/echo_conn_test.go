@@ -1,12 +1,16 @@
 package gateway
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
+	"maps"
+	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/substatus"
@@ -14,9 +18,10 @@ import (
 )
 
 // TestEchoConnectionMemo sends a sequence of requests over one connection
-// whose location and identity change (and come back), and checks that
-// every echo body is exactly json.MarshalIndent of the response computed
-// without the per-connection memo.
+// whose location, identity and request (method, target, Host, headers)
+// change and come back, and checks that every echo body is exactly
+// json.MarshalIndent of the response computed without the per-connection
+// memo.
 func TestEchoConnectionMemo(t *testing.T) {
 	p := newTestPKI(t)
 	presented := p.alice.Chain()[:2]
@@ -33,7 +38,9 @@ func TestEchoConnectionMemo(t *testing.T) {
 	steps := []struct {
 		name   string
 		id     Identity
-		header map[string]string
+		header map[string][]string // set as is, bypassing canonicalisation
+		method string              // default GET
+		target string              // default https://localhost/x?y=<1>
 	}{
 		{name: "mapped user", id: alice},
 		{name: "same again (memo)", id: alice},
@@ -43,7 +50,19 @@ func TestEchoConnectionMemo(t *testing.T) {
 		{name: "unmapped", id: func() Identity { i := alice; i.User, i.Groups = "", nil; return i }()},
 		{name: "downgraded on accept", id: Identity{Site: site, Location: accept, Presented: presented, Outcome: refused}},
 		{name: "ignore location", id: Identity{Site: site, Location: implicitLocation}},
-		{name: "spoofed identity header", id: alice, header: map[string]string{"X_Remote_User": "mallory", "Accept": "*/*"}},
+		{name: "spoofed identity header", id: alice, header: map[string][]string{"X_remote_user": {"mallory"}, "Accept": {"*/*"}}},
+		{name: "a header", id: alice, header: map[string][]string{"Accept": {"*/*"}}},
+		{name: "same header (memo)", id: alice, header: map[string][]string{"Accept": {"*/*"}}},
+		{name: "header value changes", id: alice, header: map[string][]string{"Accept": {"text/html"}}},
+		{name: "second value", id: alice, header: map[string][]string{"Accept": {"text/html", "*/*"}}},
+		{name: "values swapped", id: alice, header: map[string][]string{"Accept": {"*/*", "text/html"}}},
+		{name: "empty value list", id: alice, header: map[string][]string{"Accept": {}}},
+		{name: "nil value list", id: alice, header: map[string][]string{"Accept": nil}},
+		{name: "other header, same count", id: alice, header: map[string][]string{"Accept-Language": {"*/*"}}},
+		{name: "other method", id: alice, method: "POST"},
+		{name: "other path", id: alice, target: "https://localhost/y?y=<1>"},
+		{name: "other query", id: alice, target: "https://localhost/x?y=2"},
+		{name: "other host", id: alice, target: "https://localhost:8443/x?y=<1>"},
 		{name: "back to the first", id: alice},
 	}
 	cs := &connState{id: 1}
@@ -51,11 +70,10 @@ func TestEchoConnectionMemo(t *testing.T) {
 		t.Run(s.name, func(t *testing.T) {
 			id := s.id
 			id.RequestID = "req" + string(rune('a'+i))
-			r := httptest.NewRequest("GET", "https://localhost/x?y=<1>", nil)
+			method, target := cmp.Or(s.method, "GET"), cmp.Or(s.target, "https://localhost/x?y=<1>")
+			r := httptest.NewRequest(method, target, nil)
 			r.TLS = st
-			for k, v := range s.header {
-				r.Header.Set(k, v)
-			}
+			maps.Copy(r.Header, s.header)
 			r = r.WithContext(withIdentity(context.WithValue(context.Background(), connKey{}, cs), &id))
 			w := httptest.NewRecorder()
 			echoHandler{}.ServeHTTP(w, r)
@@ -70,5 +88,22 @@ func TestEchoConnectionMemo(t *testing.T) {
 				t.Fatalf("echo body differs from the uncached encoding:\n--- want\n%s\n--- got\n%s", wb, got)
 			}
 		})
+	}
+}
+
+// TestHTTPDate: the cached Date value is what net/http would write, and
+// moves on with the second.
+func TestHTTPDate(t *testing.T) {
+	for _, tc := range []time.Time{
+		time.Date(2026, 11, 23, 22, 0, 0, 0, time.UTC),
+		time.Date(2026, 11, 23, 22, 0, 0, 999_999_999, time.UTC),
+		time.Date(2026, 11, 23, 22, 0, 1, 0, time.UTC),
+		time.Date(2026, 11, 23, 23, 0, 1, 0, time.FixedZone("CET", 3600)), // same instant as 22:00:01Z
+		time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		got := httpDate(tc)
+		if want := tc.UTC().Format(http.TimeFormat); len(got) != 1 || got[0] != want {
+			t.Errorf("httpDate(%v) = %q, want [%q]", tc, got, want)
+		}
 	}
 }

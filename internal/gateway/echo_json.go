@@ -22,12 +22,23 @@ func (r *EchoResponse) appendJSON(b []byte) (_ []byte, ok bool) {
 	return r.appendTail(b)
 }
 
-// appendHead appends the members that change with every request, from
-// the opening brace to "headers".
+// appendHead appends the members that describe the request, from the
+// opening brace to "headers".
 func (r *EchoResponse) appendHead(b []byte) []byte {
+	return r.appendRequest(r.appendRequestID(b))
+}
+
+// appendRequestID opens the response with the one member that differs on
+// every request.
+func (r *EchoResponse) appendRequestID(b []byte) []byte {
 	b = append(b, '{')
 	b = jsonKey(b, 1, "request_id", true)
-	b = jsonString(b, r.RequestID)
+	return jsonString(b, r.RequestID)
+}
+
+// appendRequest appends "site" to "headers": the same for consecutive
+// identical requests of a connection (echoConn.appendHead remembers them).
+func (r *EchoResponse) appendRequest(b []byte) []byte {
 	b = jsonKey(b, 1, "site", false)
 	b = jsonString(b, r.Site)
 	b = jsonKey(b, 1, "method", false)
