@@ -18,6 +18,7 @@ import (
 
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/gateway"
+	"github.com/certgate/certgate/internal/gctune"
 	"github.com/certgate/certgate/internal/metrics"
 )
 
@@ -91,6 +92,12 @@ func runServe(ctx context.Context, configPath string) error {
 		return cfg.FieldErr("listen", err)
 	}
 	snap.Start(ctx)
+	// GC headroom (internal/gctune): with a small live heap Go collects
+	// every 4 MiB of allocation; GOGC in the environment turns this off.
+	if gc := gctune.Start(gctune.DefaultHeadroom); gc != nil {
+		defer gc.Stop()
+		logger.Debug("garbage collector headroom", "mib", gctune.DefaultHeadroom>>20)
+	}
 	srv := gateway.NewServer(snap, logger, gateway.Options{Hooks: obs.Hooks()})
 	defer func() { srv.Snapshot().Close() }()
 	reloader := gateway.NewReloader(gateway.ReloaderOptions{Context: ctx, Path: cfg.Path, Server: srv,
