@@ -11,8 +11,7 @@ import (
 )
 
 var (
-	echoContentType  = []string{"application/json"}
-	echoCacheControl = []string{"no-store"}
+	echoContentType = []string{"application/json"}
 	// echoBuffers recycles response bodies: a keep-alive request otherwise
 	// allocates its 1 KB body, most of the garbage the echo path makes.
 	echoBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
