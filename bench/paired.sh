@@ -44,24 +44,12 @@ GO_ADDR=127.0.0.1:28470 CG_PORT=28471
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 
-for tool in go python3 taskset; do
-	command -v "$tool" >/dev/null || { echo "paired: $tool not found on PATH" >&2; exit 2; }
-done
-[ -d "$HARNESS/cmd" ] || { echo "paired: no harness at $HARNESS (set HARNESS)" >&2; exit 2; }
-
-# Build from a copy: ../shared/bench is never written to.
-rm -rf "$OUT/harness"
-cp -r "$HARNESS" "$OUT/harness"
-chmod -R u+w "$OUT/harness"
-(cd "$OUT/harness" && mkdir -p bin && go build -o bin/ ./cmd/...)
-(cd "$REPO" && go build -o "$OUT/certgate" ./cmd/certgate)
+. "$REPO/bench/lib.sh"
+bench_need go python3 taskset
+bench_build "$REPO" "$HARNESS" "$OUT"
 BIN=$OUT/harness/bin
-
 PKI=$PKIS/r$REVOKED
-if ! python3 -c 'import json,sys,datetime as dt; na=dt.datetime.fromisoformat(json.load(open(sys.argv[1]))["not_after"].replace("Z","+00:00")); sys.exit(na < dt.datetime.now(dt.timezone.utc)+dt.timedelta(days=1))' "$PKI/pki.json" 2>/dev/null; then
-	rm -rf "$PKI"
-	"$BIN/pki" -out "$PKI" -revoked "$REVOKED"
-fi
+bench_pki "$BIN" "$PKI" "$REVOKED"
 
 PIDS=()
 cleanup() { for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }

@@ -35,26 +35,12 @@ PORT=${PORT:-28460}
 mkdir -p "$OUT" "$PKIS"
 OUT=$(cd "$OUT" && pwd)
 
-for tool in go python3 nginx haproxy taskset; do
-	command -v "$tool" >/dev/null || { echo "bench: $tool not found on PATH" >&2; exit 2; }
-done
+. "$REPO/bench/lib.sh"
+bench_need go python3 nginx haproxy taskset
 [ -x "$HARNESS/run.sh" ] || { echo "bench: no harness at $HARNESS (set HARNESS)" >&2; exit 2; }
-
-# The harness builds into its own bin/; work on a copy so that the shared
-# directory is never written to.
-rm -rf "$OUT/harness"
-cp -r "$HARNESS" "$OUT/harness"
-chmod -R u+w "$OUT/harness"
-(cd "$OUT/harness" && mkdir -p bin && go build -o bin/ ./cmd/...)
-(cd "$REPO" && go build -o "$OUT/certgate" ./cmd/certgate)
-
-# A PKI is reused while its certificates and CRLs stay valid for a day.
+bench_build "$REPO" "$HARNESS" "$OUT"
 for n in 0 1000000; do
-	d="$PKIS/r$n"
-	if ! python3 -c 'import json,sys,datetime as dt; na=dt.datetime.fromisoformat(json.load(open(sys.argv[1]))["not_after"].replace("Z","+00:00")); sys.exit(na < dt.datetime.now(dt.timezone.utc)+dt.timedelta(days=1))' "$d/pki.json" 2>/dev/null; then
-		rm -rf "$d"
-		"$OUT/harness/bin/pki" -out "$d" -revoked "$n"
-	fi
+	bench_pki "$OUT/harness/bin" "$PKIS/r$n" "$n"
 done
 
 # The machine, for the report: the numbers mean little without it.
