@@ -50,7 +50,6 @@ type echoConn struct {
 type echoHeadKey struct {
 	site, method, path, query, host string
 	headersNil                      bool
-	headers                         int
 }
 
 // echoHeader is one request header as appendHead last encoded it.
@@ -71,7 +70,7 @@ func (ec *echoConn) appendHead(b []byte, r *EchoResponse) []byte {
 		return r.appendRequest(b)
 	}
 	key := echoHeadKey{site: r.Site, method: r.Method, path: r.Path, query: r.Query, host: r.Host,
-		headersNil: r.Headers == nil, headers: len(r.Headers)}
+		headersNil: r.Headers == nil}
 	ec.mu.Lock()
 	if ec.head != nil && ec.headKey == key && sameHeaders(ec.headHeaders, r.Headers) {
 		b = append(b, ec.head...)
