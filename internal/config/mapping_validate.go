@@ -7,13 +7,16 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/certgate/certgate/internal/mapping"
 	"github.com/certgate/certgate/internal/mapping/pattern"
 )
 
 // This file is the mapping block's hook into ApplyDefaults and Validate
-// (owned with mapping.go by the mapping owner, issue 4). The glob and
-// template checks call internal/mapping/pattern, the code the gateway
-// matches with, so a rule that validates is a rule that runs.
+// (owned with mapping.go by the mapping owner, issue 4). The glob,
+// template, attribute, fingerprint and name checks call internal/mapping
+// and internal/mapping/pattern, the code the gateway maps with, so a rule
+// that validates is a rule that runs. (config imports the engine's
+// vocabulary; the engine never imports config.)
 
 // applyDefaults resolves the one_to_one cert: files against the config
 // file's directory. Nothing else in the block has a non-zero default.
@@ -23,8 +26,8 @@ func (m *Mapping) applyDefaults(resolve func(string) string) {
 	}
 }
 
-// Validate checks a mapping block on its own, for a Mapping built in Go
-// (mapping.Compile calls it). Errors are *FieldError values with paths
+// Validate checks a mapping block on its own, for a Mapping built in Go.
+// Errors are *FieldError values with paths
 // starting at "mapping.", joined. Config.Validate runs the same checks with
 // the site's path.
 func (m *Mapping) Validate() error {
@@ -55,7 +58,7 @@ func (m *Mapping) validate(path string, add func(path string, err error)) {
 		case e.Fingerprint == "" && e.Cert == "":
 			addf(p, "needs fingerprint: (SHA-256 of the certificate) or cert: (its PEM file)")
 		case e.Fingerprint != "":
-			fp, err := ParseFingerprint(e.Fingerprint)
+			fp, err := mapping.ParseFingerprint(e.Fingerprint)
 			if err != nil {
 				add(p+".fingerprint", err)
 				break
@@ -85,7 +88,7 @@ func (m *Mapping) validate(path string, add func(path string, err error)) {
 			addf(p, "unreachable: many_to_one[%d] has no match criteria and matches every certificate first; move this rule above it", catchAll)
 		}
 		if r.Name != "" {
-			if err := CheckUserName(r.Name); err != nil {
+			if err := mapping.CheckUserName(r.Name); err != nil {
 				addf(p+".name", "%v (got %q)", err, r.Name)
 			} else if j, dup := names[strings.ToLower(r.Name)]; dup {
 				addf(p+".name", "%q is already the name of many_to_one[%d]; rule names identify rules in logs and must be unique", r.Name, j)
@@ -95,7 +98,7 @@ func (m *Mapping) validate(path string, add func(path string, err error)) {
 		}
 		empty := r.Match.validate(p+".match", add) && r.IssuerFingerprint == ""
 		if r.IssuerFingerprint != "" {
-			if _, err := ParseFingerprint(r.IssuerFingerprint); err != nil {
+			if _, err := mapping.ParseFingerprint(r.IssuerFingerprint); err != nil {
 				add(p+".issuer_fingerprint", err)
 			}
 		}
@@ -107,10 +110,10 @@ func (m *Mapping) validate(path string, add func(path string, err error)) {
 		case !r.Deny && r.User == "":
 			addf(p, "needs user: (the user to map to) or deny: true")
 		case !r.Deny:
-			t, err := pattern.ParseTemplate(r.User, CanonicalDNAttribute)
+			t, err := pattern.ParseTemplate(r.User, mapping.CanonicalDNAttribute)
 			switch {
 			case err != nil:
-				add(p+".user", fmt.Errorf("%w (placeholders are subject attributes: %s)", err, strings.Join(DNAttributes, ", ")))
+				add(p+".user", fmt.Errorf("%w (placeholders are subject attributes: %s)", err, strings.Join(mapping.DNAttributes, ", ")))
 			case t.Static():
 				checkUser(p+".user", r.User, add)
 			}
@@ -147,9 +150,9 @@ func (mt *Match) validate(p string, add func(path string, err error)) (empty boo
 		for _, k := range sortedKeys(side.dn) {
 			v := side.dn[k]
 			kp := p + "." + side.name + "." + k
-			attr, ok := CanonicalDNAttribute(k)
+			attr, ok := mapping.CanonicalDNAttribute(k)
 			if !ok {
-				add(kp, fmt.Errorf("unknown attribute %q (want one of %s)", k, strings.Join(DNAttributes, ", ")))
+				add(kp, fmt.Errorf("unknown attribute %q (want one of %s)", k, strings.Join(mapping.DNAttributes, ", ")))
 				continue
 			}
 			if other, dup := seen[attr]; dup {
@@ -184,14 +187,14 @@ func (mt *Match) validate(p string, add func(path string, err error)) (empty boo
 }
 
 func checkUser(p, user string, add func(path string, err error)) {
-	if err := CheckUserName(user); err != nil {
+	if err := mapping.CheckUserName(user); err != nil {
 		add(p, fmt.Errorf("%w (got %q)", err, user))
 	}
 }
 
 func checkGroups(p string, groups []string, add func(path string, err error)) {
 	for i, g := range groups {
-		if err := CheckGroupName(g); err != nil {
+		if err := mapping.CheckGroupName(g); err != nil {
 			add(p+"["+strconv.Itoa(i)+"]", fmt.Errorf("%w (got %q)", err, g))
 		}
 	}
@@ -205,13 +208,13 @@ func sortedKeys(m DNMatch) []string {
 	// Order by the canonical attribute order, unknown names last, so that
 	// errors follow the order admins read DNs in.
 	rank := func(k string) int {
-		a, _ := CanonicalDNAttribute(k)
-		for i, x := range DNAttributes {
+		a, _ := mapping.CanonicalDNAttribute(k)
+		for i, x := range mapping.DNAttributes {
 			if x == a {
 				return i
 			}
 		}
-		return len(DNAttributes)
+		return len(mapping.DNAttributes)
 	}
 	slices.SortFunc(keys, func(a, b string) int {
 		if d := rank(a) - rank(b); d != 0 {

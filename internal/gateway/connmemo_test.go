@@ -3,7 +3,6 @@ package gateway
 import (
 	"testing"
 
-	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/mapping"
 )
 
@@ -14,8 +13,8 @@ func TestConnMappingMemo(t *testing.T) {
 	p := newTestPKI(t)
 	bob := p.sub.Client(t, "bob")
 	compile := func(user string) *mapping.Mapper {
-		m, err := mapping.Compile(&config.Mapping{Required: true, ManyToOne: []config.ManyToOne{{
-			Name: "all", Match: config.Match{Issuer: config.DNMatch{"CN": "Client Issuing CA"}}, User: user, Groups: []string{"g"},
+		m, err := mapping.Compile(&mapping.Options{Required: true, ManyToOne: []mapping.ManyToOne{{
+			Name: "all", Match: mapping.Match{Issuer: map[string]string{"CN": "Client Issuing CA"}}, User: user, Groups: []string{"g"},
 		}}}, "")
 		if err != nil {
 			t.Fatal(err)

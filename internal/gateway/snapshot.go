@@ -18,6 +18,7 @@ import (
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/mapping"
 	"github.com/certgate/certgate/internal/revocation"
+	sitebuild "github.com/certgate/certgate/internal/site"
 	"github.com/certgate/certgate/internal/verify"
 )
 
@@ -224,7 +225,7 @@ func buildSite(cfg *config.Config, i int, logger *slog.Logger, bo BuildOptions) 
 	}
 	// Mapping rules (and their one_to_one cert: files) belong to the
 	// snapshot: a reload with a bad rule keeps the previous snapshot.
-	if site.Mapper, err = mapping.CompileSite(cfg, i); err != nil {
+	if site.Mapper, err = sitebuild.CompileMapping(cfg, i); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {

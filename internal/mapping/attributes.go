@@ -6,8 +6,8 @@ import (
 	"encoding/asn1"
 )
 
-// attributeOIDs gives the attribute type of every name in
-// config.DNAttributes (TestAttributeTableCoversConfig keeps them in step).
+// attributeOIDs gives the attribute type of every name in DNAttributes
+// (TestAttributeTableCoversNames keeps them in step).
 // Values are read from pkix.Name.Names, which holds every attribute of the
 // DN in order, so that DC and emailAddress (which pkix.Name has no field
 // for) and repeated attributes (two OUs) are all seen.

@@ -3,12 +3,15 @@
 // the mapping-related refusals: 403.12 (mapper denied) and 403.100 (mapped
 // user not allowed for a location).
 //
-// Compile builds an immutable Mapper from a config.Mapping; the only I/O is
-// reading the PEM files of one_to_one "cert:" entries, at compile time, so a
-// reload that fails keeps the previous Mapper. Map, Decide and Authorize are
+// Compile builds an immutable Mapper from Options, the package's own rule
+// types: mapping does not read config (the site build converts a
+// certgate.yaml mapping block), so a doctor command can build Options from
+// flags. The only I/O is reading the certificate files of one_to_one Cert
+// entries, at compile time, so a reload that fails keeps the previous
+// Mapper. Map, Decide and Authorize are
 // pure functions of their inputs and safe for concurrent use.
 //
-// Evaluation order (documented in docs/config.md and config.Mapping):
+// Evaluation order (documented in docs/config.md and Options):
 // one_to_one by exact SHA-256 fingerprint, then many_to_one rules in file
 // order (first match wins; a deny rule stops evaluation), then UPN mapping.
 // A deny rule refuses the certificate with 403.12 whether or not mapping is

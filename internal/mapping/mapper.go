@@ -7,13 +7,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/certgate/certgate/internal/certfile"
-	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/mapping/pattern"
 )
 
@@ -25,14 +25,14 @@ const (
 	RuleUPN = "upn"
 )
 
-// Mapper is a compiled config.Mapping. It is immutable and safe for
+// Mapper is compiled Options. It is immutable and safe for
 // concurrent use; a reload builds a new one.
 type Mapper struct {
 	required bool
 	byFP     map[[32]byte]int // fingerprint -> index in ones
 	ones     []oneRule
 	many     []manyRule
-	upn      config.UPNMapping
+	upn      UPN
 }
 
 type oneRule struct {
@@ -66,48 +66,59 @@ type cond struct {
 	san   string                // SAN kind: email, dns, uri, upn
 }
 
-// Compile validates cfg and builds a Mapper. Relative one_to_one cert: paths
-// are resolved against baseDir; config.Load has already resolved them
-// against the config file's directory, so pass "" for a loaded config.
+// Compile builds a Mapper from o. Relative one_to_one Cert paths are
+// resolved against baseDir (pass "" when they are already resolved, as the
+// site build does for a loaded config).
 //
-// Errors are *config.FieldError values (or an errors.Join of them) whose
-// Path starts at "mapping." (mapping.one_to_one[0].cert: ...); CompileSite
-// re-anchors them under the site in the config file. The checks are
-// config.Mapping.Validate's, so a Mapping built in Go is held to the same
-// rules as certgate.yaml.
-func Compile(cfg *config.Mapping, baseDir string) (*Mapper, error) {
-	if cfg == nil {
+// Compile refuses options it cannot turn into a well-defined Mapper: a
+// pattern, template or fingerprint that does not parse, an unknown or
+// repeated DN attribute, a user or group name that could not be forwarded,
+// a rule that is neither a mapping nor a deny, an unreadable cert file, a
+// certificate mapped twice. Errors are *FieldError values (or an
+// errors.Join of them) with paths relative to o ("one_to_one[0].cert").
+// Configuration advice that does not change what the Mapper does
+// (unreachable rules, settings with no effect, duplicate rule names) is
+// config validation's job: certgate.yaml goes through both.
+func Compile(o *Options, baseDir string) (*Mapper, error) {
+	if o == nil {
 		// No mapping block: nothing maps and nothing is required.
 		return &Mapper{byFP: map[[32]byte]int{}}, nil
 	}
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
-	m := &Mapper{required: cfg.Required, byFP: map[[32]byte]int{}, upn: cfg.UPN}
-	m.upn.Groups = clone(cfg.UPN.Groups)
+	m := &Mapper{required: o.Required, byFP: map[[32]byte]int{}, upn: o.UPN}
+	m.upn.Groups = clone(o.UPN.Groups)
 
 	var errs []error
-	for i, e := range cfg.OneToOne {
-		path := "mapping.one_to_one[" + strconv.Itoa(i) + "]"
-		r := oneRule{label: "one_to_one[" + strconv.Itoa(i) + "]", user: e.User, groups: clone(e.Groups)}
-		if e.Cert != "" {
+	fail := func(path string, err error) { errs = append(errs, &FieldError{Path: path, Err: err}) }
+	for i, e := range o.OneToOne {
+		label := "one_to_one[" + strconv.Itoa(i) + "]"
+		r := oneRule{label: label, user: e.User, groups: clone(e.Groups)}
+		ok := checkUser(label, e.User, fail)
+		ok = checkGroups(label, e.Groups, fail) && ok
+		switch {
+		case (e.Cert == "") == (e.Fingerprint == ""):
+			fail(label, errors.New("needs exactly one of fingerprint (SHA-256 of the certificate) and cert (its file)"))
+			continue
+		case e.Cert != "":
 			fp, err := certFingerprint(resolve(baseDir, e.Cert))
 			if err != nil {
-				errs = append(errs, &config.FieldError{Path: path + ".cert", Err: err})
+				fail(label+".cert", err)
 				continue
 			}
 			r.fp, r.source = fp, e.Cert
-		} else {
-			fp, err := config.ParseFingerprint(e.Fingerprint)
-			if err != nil { // Validate accepted it, so this is unreachable
-				errs = append(errs, &config.FieldError{Path: path + ".fingerprint", Err: err})
+		default:
+			fp, err := ParseFingerprint(e.Fingerprint)
+			if err != nil {
+				fail(label+".fingerprint", err)
 				continue
 			}
 			r.fp, r.source = fp, "fingerprint"
 		}
+		if !ok {
+			continue
+		}
 		if j, dup := m.byFP[r.fp]; dup {
-			errs = append(errs, &config.FieldError{Path: path, Err: fmt.Errorf(
-				"%w: certificate %s is already mapped by %s; a certificate maps to one user", ErrDuplicateCertificate, hex.EncodeToString(r.fp[:]), m.ones[j].label)})
+			fail(label, fmt.Errorf("%w: certificate %s is already mapped by %s; a certificate maps to one user",
+				ErrDuplicateCertificate, hex.EncodeToString(r.fp[:]), m.ones[j].label))
 			continue
 		}
 		r.reason = "certificate SHA-256 " + hex.EncodeToString(r.fp[:]) + " is mapped one-to-one"
@@ -115,52 +126,86 @@ func Compile(cfg *config.Mapping, baseDir string) (*Mapper, error) {
 		m.ones = append(m.ones, r)
 	}
 
-	for i, e := range cfg.ManyToOne {
-		r, err := compileMany(i, e)
-		if err != nil {
-			errs = append(errs, err)
-			continue
+	for i, e := range o.ManyToOne {
+		if r, ok := compileMany(i, e, fail); ok {
+			m.many = append(m.many, r)
 		}
-		m.many = append(m.many, r)
 	}
+	checkGroups("upn", o.UPN.Groups, fail)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	return m, nil
 }
 
-func compileMany(i int, e config.ManyToOne) (manyRule, error) {
-	path := "mapping.many_to_one[" + strconv.Itoa(i) + "]"
-	r := manyRule{label: "many_to_one[" + strconv.Itoa(i) + "]", name: e.Name, groups: clone(e.Groups), deny: e.Deny}
+// checkUser reports through fail a user name that cannot be forwarded in
+// a header, and whether it is fine.
+func checkUser(path, user string, fail func(string, error)) bool {
+	if err := CheckUserName(user); err != nil {
+		fail(path+".user", fmt.Errorf("%w (got %q)", err, user))
+		return false
+	}
+	return true
+}
+
+// checkGroups is checkUser for group names.
+func checkGroups(path string, groups []string, fail func(string, error)) bool {
+	ok := true
+	for j, g := range groups {
+		if err := CheckGroupName(g); err != nil {
+			fail(path+".groups["+strconv.Itoa(j)+"]", fmt.Errorf("%w (got %q)", err, g))
+			ok = false
+		}
+	}
+	return ok
+}
+
+// compileMany compiles many_to_one[i], reporting its problems through fail.
+func compileMany(i int, e ManyToOne, fail func(string, error)) (manyRule, bool) {
+	path := "many_to_one[" + strconv.Itoa(i) + "]"
+	r := manyRule{label: path, name: e.Name, groups: clone(e.Groups), deny: e.Deny}
 	if e.Name != "" {
 		r.label += " (" + e.Name + ")"
 	}
-	fail := func(field string, err error) (manyRule, error) {
-		return manyRule{}, &config.FieldError{Path: path + "." + field, Err: err}
+	ok := true
+	bad := func(field string, err error) {
+		fail(path+field, err)
+		ok = false
 	}
 	for _, dn := range []struct {
 		side  string
-		match config.DNMatch
+		match map[string]string
 		where int
 	}{
 		{"subject", e.Match.Subject, inSubject},
 		{"issuer", e.Match.Issuer, inIssuer},
 	} {
-		// Iterate in config.DNAttributes order so that Rules() and the
-		// first failing criterion in a trace are deterministic.
+		// Iterate in DNAttributes order so that Rules() and the first
+		// failing criterion in a trace are deterministic.
 		canon := map[string]string{}
-		for k, v := range dn.match {
-			a, _ := config.CanonicalDNAttribute(k)
-			canon[a] = v
+		// Sorted keys: which spelling of a repeated attribute is reported
+		// does not depend on map order.
+		for _, k := range slices.Sorted(maps.Keys(dn.match)) {
+			v := dn.match[k]
+			a, known := CanonicalDNAttribute(k)
+			switch _, dup := canon[a]; {
+			case !known:
+				bad(".match."+dn.side+"."+k, fmt.Errorf("unknown attribute %q (want one of %s)", k, strings.Join(DNAttributes, ", ")))
+			case dup:
+				bad(".match."+dn.side+"."+k, fmt.Errorf("attribute %s is given twice", a))
+			default:
+				canon[a] = v
+			}
 		}
-		for _, attr := range config.DNAttributes {
-			p, ok := canon[attr]
-			if !ok {
+		for _, attr := range DNAttributes {
+			p, found := canon[attr]
+			if !found {
 				continue
 			}
 			g, err := pattern.Compile(p, true)
 			if err != nil {
-				return fail("match."+dn.side+"."+attr, err)
+				bad(".match."+dn.side+"."+attr, err)
+				continue
 			}
 			r.conds = append(r.conds, cond{field: dn.side + "." + attr, glob: g, where: dn.where, attr: attr, oid: attributeOIDs[attr]})
 		}
@@ -179,26 +224,42 @@ func compileMany(i int, e config.ManyToOne) (manyRule, error) {
 		}
 		g, err := pattern.Compile(s.pattern, s.fold)
 		if err != nil {
-			return fail("match.san."+s.kind, err)
+			bad(".match.san."+s.kind, err)
+			continue
 		}
 		r.conds = append(r.conds, cond{field: "san." + s.kind, glob: g, where: inSAN, san: s.kind})
 	}
 	if e.IssuerFingerprint != "" {
-		fp, err := config.ParseFingerprint(e.IssuerFingerprint)
+		fp, err := ParseFingerprint(e.IssuerFingerprint)
 		if err != nil {
-			return fail("issuer_fingerprint", err)
+			bad(".issuer_fingerprint", err)
 		}
 		r.pin = &fp
 	}
-	if !e.Deny {
-		t, err := pattern.ParseTemplate(e.User, config.CanonicalDNAttribute)
+	switch {
+	case e.Deny && e.User != "":
+		bad("", errors.New("a rule either maps to a user or denies, not both"))
+	case !e.Deny && e.User == "":
+		bad("", errors.New("needs a user (the user to map to) or deny"))
+	case !e.Deny:
+		t, err := pattern.ParseTemplate(e.User, CanonicalDNAttribute)
 		if err != nil {
-			return fail("user", err)
+			bad(".user", err)
+			break
 		}
 		r.user = t
+		if t.Static() && !checkUser(path, e.User, fail) {
+			ok = false
+		}
+	}
+	if !checkGroups(path, e.Groups, fail) {
+		ok = false
+	}
+	if !ok {
+		return manyRule{}, false
 	}
 	r.summary = r.summarize()
-	return r, nil
+	return r, true
 }
 
 // certFingerprint reads a PEM or DER file (certfile's rules: DER as
@@ -317,7 +378,7 @@ func (m *Mapper) eval(chain []*x509.Certificate, trace bool) (Result, []Step) {
 		}
 		user, err := r.user.Expand(func(f string) (string, bool) { return firstAttribute(&leaf.Subject, f) })
 		if err == nil {
-			err = config.CheckUserName(user)
+			err = CheckUserName(user)
 			if err != nil {
 				err = fmt.Errorf("user %q from template %q: %w", user, r.user, err)
 			}
@@ -374,7 +435,7 @@ func (m *Mapper) upnUser(leaf *x509.Certificate) (user, why string, ok bool) {
 		return "", fmt.Sprintf("certificate UPN unreadable: %v", err), false
 	}
 	if len(upns) > 0 {
-		if err := config.CheckUserName(upns[0]); err != nil {
+		if err := CheckUserName(upns[0]); err != nil {
 			return "", fmt.Sprintf("UPN %q unusable as a user name: %v", upns[0], err), false
 		}
 		return upns[0], fmt.Sprintf("UPN %q from the subjectAltName", upns[0]), true
@@ -386,7 +447,7 @@ func (m *Mapper) upnUser(leaf *x509.Certificate) (user, why string, ok bool) {
 		return "", "certificate has no UPN and no email subjectAltName", false
 	}
 	email := leaf.EmailAddresses[0]
-	if err := config.CheckUserName(email); err != nil {
+	if err := CheckUserName(email); err != nil {
 		return "", fmt.Sprintf("email %q unusable as a user name: %v", email, err), false
 	}
 	return email, fmt.Sprintf("email %q from the subjectAltName (no UPN; fallback_email)", email), true

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/pki/pkitest"
 	"github.com/certgate/certgate/internal/substatus"
@@ -93,20 +92,20 @@ func TestMapRuleKinds(t *testing.T) {
 		"nothing":     f.inter.Client(t, "carol", subject("carol", "Elsewhere")),
 		"dns service": f.inter.Client(t, "api", subject("api", "Elsewhere"), pki.WithDNS("api.internal.corp.example")),
 	}
-	cfg := &config.Mapping{
+	cfg := &Options{
 		Required: true,
-		OneToOne: []config.OneToOne{{Fingerprint: colonFP(adminCert.Cert), User: "alice-admin", Groups: []string{"admins"}}},
-		ManyToOne: []config.ManyToOne{
-			{Name: "contractors", Match: config.Match{Subject: config.DNMatch{"O": "contractors"}}, Deny: true},
-			{Name: "services", Match: config.Match{Subject: config.DNMatch{"OU": "Services"}, SAN: config.SANMatch{URI: "spiffe://corp.example/*"}},
+		OneToOne: []OneToOne{{Fingerprint: colonFP(adminCert.Cert), User: "alice-admin", Groups: []string{"admins"}}},
+		ManyToOne: []ManyToOne{
+			{Name: "contractors", Match: Match{Subject: map[string]string{"O": "contractors"}}, Deny: true},
+			{Name: "services", Match: Match{Subject: map[string]string{"OU": "Services"}, SAN: SANMatch{URI: "spiffe://corp.example/*"}},
 				User: "svc-{CN}", Groups: []string{"services"}},
-			{Name: "eng", Match: config.Match{Subject: config.DNMatch{"ou": "eng"}}, IssuerFingerprint: fp(f.inter.Cert), User: "engineer", Groups: []string{"eng"}},
-			{Name: "staff", Match: config.Match{Subject: config.DNMatch{"O": "Corp", "OU": "Staff"}, Issuer: config.DNMatch{"cn": "Corp Issuing CA ?"}},
+			{Name: "eng", Match: Match{Subject: map[string]string{"ou": "eng"}}, IssuerFingerprint: fp(f.inter.Cert), User: "engineer", Groups: []string{"eng"}},
+			{Name: "staff", Match: Match{Subject: map[string]string{"O": "Corp", "OU": "Staff"}, Issuer: map[string]string{"cn": "Corp Issuing CA ?"}},
 				User: "staff", Groups: []string{"staff", "corp"}},
-			{Name: "dc", Match: config.Match{Subject: config.DNMatch{"DC": "corp", "emailAddress": "*@corp.example"}}, User: "dc-user"},
-			{Name: "dns", Match: config.Match{SAN: config.SANMatch{DNS: "*.INTERNAL.corp.example"}}, User: "api-client"},
+			{Name: "dc", Match: Match{Subject: map[string]string{"DC": "corp", "emailAddress": "*@corp.example"}}, User: "dc-user"},
+			{Name: "dns", Match: Match{SAN: SANMatch{DNS: "*.INTERNAL.corp.example"}}, User: "api-client"},
 		},
-		UPN: config.UPNMapping{Enabled: true, FallbackEmail: true, Groups: []string{"upn-users"}},
+		UPN: UPN{Enabled: true, FallbackEmail: true, Groups: []string{"upn-users"}},
 	}
 	m, err := Compile(cfg, "")
 	if err != nil {
@@ -172,23 +171,23 @@ func TestMapRuleKinds(t *testing.T) {
 func TestMapRuleOrderFirstMatchWins(t *testing.T) {
 	f := newFixture(t)
 	leaf := f.inter.Client(t, "web01", subject("web01", "Corp", "Services"))
-	broad := config.ManyToOne{Name: "corp", Match: config.Match{Subject: config.DNMatch{"O": "Corp"}}, User: "corp-user"}
-	narrow := config.ManyToOne{Name: "web", Match: config.Match{Subject: config.DNMatch{"CN": "web*"}}, User: "web-user"}
-	deny := config.ManyToOne{Name: "no-web", Match: config.Match{Subject: config.DNMatch{"CN": "web01"}}, Deny: true}
+	broad := ManyToOne{Name: "corp", Match: Match{Subject: map[string]string{"O": "Corp"}}, User: "corp-user"}
+	narrow := ManyToOne{Name: "web", Match: Match{Subject: map[string]string{"CN": "web*"}}, User: "web-user"}
+	deny := ManyToOne{Name: "no-web", Match: Match{Subject: map[string]string{"CN": "web01"}}, Deny: true}
 	tests := []struct {
 		name  string
-		rules []config.ManyToOne
+		rules []ManyToOne
 		want  string // user, or "deny"
 		rule  string
 	}{
-		{"broad first", []config.ManyToOne{broad, narrow}, "corp-user", "many_to_one[0] (corp)"},
-		{"narrow first", []config.ManyToOne{narrow, broad}, "web-user", "many_to_one[0] (web)"},
-		{"deny first stops evaluation", []config.ManyToOne{deny, broad}, "deny", "many_to_one[0] (no-web)"},
-		{"deny after a match never runs", []config.ManyToOne{broad, deny}, "corp-user", "many_to_one[0] (corp)"},
+		{"broad first", []ManyToOne{broad, narrow}, "corp-user", "many_to_one[0] (corp)"},
+		{"narrow first", []ManyToOne{narrow, broad}, "web-user", "many_to_one[0] (web)"},
+		{"deny first stops evaluation", []ManyToOne{deny, broad}, "deny", "many_to_one[0] (no-web)"},
+		{"deny after a match never runs", []ManyToOne{broad, deny}, "corp-user", "many_to_one[0] (corp)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := Compile(&config.Mapping{Required: true, ManyToOne: tt.rules}, "")
+			m, err := Compile(&Options{Required: true, ManyToOne: tt.rules}, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -207,10 +206,10 @@ func TestMapRuleOrderFirstMatchWins(t *testing.T) {
 func TestMapOneToOneBeforeManyToOneAndUPN(t *testing.T) {
 	f := newFixture(t)
 	leaf := f.inter.Client(t, "alice", subject("alice", "Contractors"), pki.WithUPN("alice@corp.example"))
-	m, err := Compile(&config.Mapping{
-		OneToOne:  []config.OneToOne{{Fingerprint: fp(leaf.Cert), User: "alice"}},
-		ManyToOne: []config.ManyToOne{{Match: config.Match{Subject: config.DNMatch{"O": "Contractors"}}, Deny: true}},
-		UPN:       config.UPNMapping{Enabled: true},
+	m, err := Compile(&Options{
+		OneToOne:  []OneToOne{{Fingerprint: fp(leaf.Cert), User: "alice"}},
+		ManyToOne: []ManyToOne{{Match: Match{Subject: map[string]string{"O": "Contractors"}}, Deny: true}},
+		UPN:       UPN{Enabled: true},
 	}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -225,9 +224,9 @@ func TestMapOneToOneBeforeManyToOneAndUPN(t *testing.T) {
 func TestMapTemplateMissingAttributeFallsThrough(t *testing.T) {
 	f := newFixture(t)
 	leaf := f.inter.Client(t, "web01", subject("web01", "Corp"))
-	m, err := Compile(&config.Mapping{ManyToOne: []config.ManyToOne{
-		{Name: "by-locality", Match: config.Match{Subject: config.DNMatch{"O": "Corp"}}, User: "svc-{L}"},
-		{Name: "by-cn", Match: config.Match{Subject: config.DNMatch{"O": "Corp"}}, User: "svc-{CN}"},
+	m, err := Compile(&Options{ManyToOne: []ManyToOne{
+		{Name: "by-locality", Match: Match{Subject: map[string]string{"O": "Corp"}}, User: "svc-{L}"},
+		{Name: "by-cn", Match: Match{Subject: map[string]string{"O": "Corp"}}, User: "svc-{CN}"},
 	}}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -245,8 +244,8 @@ func TestMapUnusableUserNameFromCertificate(t *testing.T) {
 	f := newFixture(t)
 	// A CN with a newline must never become a header value.
 	leaf := f.inter.Client(t, "evil", pki.WithSubject(pkix.Name{CommonName: "evil\r\nX-Remote-User: admin", Organization: []string{"Corp"}}))
-	m, err := Compile(&config.Mapping{Required: true, ManyToOne: []config.ManyToOne{
-		{Match: config.Match{Subject: config.DNMatch{"O": "Corp"}}, User: "{CN}"},
+	m, err := Compile(&Options{Required: true, ManyToOne: []ManyToOne{
+		{Match: Match{Subject: map[string]string{"O": "Corp"}}, User: "{CN}"},
 	}}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -306,7 +305,7 @@ func TestUPNMappingMalformedDoesNotFallBackToEmail(t *testing.T) {
 	f := newFixture(t)
 	malformed := otherNameSAN(t, asn1.RawValue{Tag: asn1.TagIA5String, Bytes: []byte("x@corp.example")})
 	leaf := f.inter.Client(t, "x", pki.WithExtraExtensions(malformed))
-	m, err := Compile(&config.Mapping{UPN: config.UPNMapping{Enabled: true, FallbackEmail: true}}, "")
+	m, err := Compile(&Options{UPN: UPN{Enabled: true, FallbackEmail: true}}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,9 +352,9 @@ func TestDecide(t *testing.T) {
 	mapped := f.inter.Client(t, "alice", subject("alice", "Corp"))
 	denied := f.inter.Client(t, "mallory", subject("mallory", "Contractors"))
 	unmapped := f.inter.Client(t, "carol", subject("carol", "Elsewhere"))
-	rules := []config.ManyToOne{
-		{Name: "contractors", Match: config.Match{Subject: config.DNMatch{"O": "Contractors"}}, Deny: true},
-		{Name: "corp", Match: config.Match{Subject: config.DNMatch{"O": "Corp"}}, User: "{CN}"},
+	rules := []ManyToOne{
+		{Name: "contractors", Match: Match{Subject: map[string]string{"O": "Contractors"}}, Deny: true},
+		{Name: "corp", Match: Match{Subject: map[string]string{"O": "Corp"}}, User: "{CN}"},
 	}
 	tests := []struct {
 		name     string
@@ -374,7 +373,7 @@ func TestDecide(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := Compile(&config.Mapping{Required: tt.required, ManyToOne: rules}, "")
+			m, err := Compile(&Options{Required: tt.required, ManyToOne: rules}, "")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -399,7 +398,7 @@ func TestDecide(t *testing.T) {
 }
 
 func TestMapNoCertificate(t *testing.T) {
-	m, err := Compile(&config.Mapping{Required: true, UPN: config.UPNMapping{Enabled: true}}, "")
+	m, err := Compile(&Options{Required: true, UPN: UPN{Enabled: true}}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -493,11 +492,11 @@ func TestCompileOneToOneCertFile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(filepath.Base(tt.file), func(t *testing.T) {
-			m, err := Compile(&config.Mapping{OneToOne: []config.OneToOne{{Cert: tt.file, User: "alice"}}}, dir)
+			m, err := Compile(&Options{OneToOne: []OneToOne{{Cert: tt.file, User: "alice"}}}, dir)
 			if tt.wantErr != "" {
-				var fe *config.FieldError
-				if !errors.Is(err, ErrCertFile) || !errors.As(err, &fe) || fe.Path != "mapping.one_to_one[0].cert" || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("Compile = %v, want ErrCertFile at mapping.one_to_one[0].cert mentioning %q", err, tt.wantErr)
+				var fe *FieldError
+				if !errors.Is(err, ErrCertFile) || !errors.As(err, &fe) || fe.Path != "one_to_one[0].cert" || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Compile = %v, want ErrCertFile at one_to_one[0].cert mentioning %q", err, tt.wantErr)
 				}
 				return
 			}
@@ -514,13 +513,58 @@ func TestCompileOneToOneCertFile(t *testing.T) {
 	}
 }
 
-func TestCompileRejectsInvalidConfig(t *testing.T) {
-	_, err := Compile(&config.Mapping{ManyToOne: []config.ManyToOne{
-		{Match: config.Match{Subject: config.DNMatch{"OU": "["}}, User: "x"},
-	}}, "")
-	var fe *config.FieldError
-	if !errors.As(err, &fe) || fe.Path != "mapping.many_to_one[0].match.subject.OU" || !strings.Contains(err.Error(), "bad glob pattern") {
-		t.Fatalf("Compile = %v, want a bad glob error at mapping.many_to_one[0].match.subject.OU", err)
+// TestCompileRejects covers the options Compile refuses on its own, for
+// Options built in Go (from flags, say) that no config validation saw.
+func TestCompileRejects(t *testing.T) {
+	const fp64 = "3f2a0011223344556677889900aabbccddeeff00112233445566778899aabbcc"
+	tests := []struct {
+		name string
+		opts Options
+		path string
+		msg  string
+	}{
+		{"bad glob", Options{ManyToOne: []ManyToOne{{Match: Match{Subject: map[string]string{"OU": "["}}, User: "x"}}},
+			"many_to_one[0].match.subject.OU", "bad glob pattern"},
+		{"bad san glob", Options{ManyToOne: []ManyToOne{{Match: Match{SAN: SANMatch{Email: "[z-a]"}}, User: "x"}}},
+			"many_to_one[0].match.san.email", "out of order"},
+		{"unknown attribute", Options{ManyToOne: []ManyToOne{{Match: Match{Issuer: map[string]string{"UID": "x"}}, User: "x"}}},
+			"many_to_one[0].match.issuer.UID", `unknown attribute "UID"`},
+		{"attribute twice", Options{ManyToOne: []ManyToOne{{Match: Match{Subject: map[string]string{"CN": "a", "cn": "b"}}, User: "x"}}},
+			"many_to_one[0].match.subject.cn", "given twice"},
+		{"bad template", Options{ManyToOne: []ManyToOne{{User: "svc-{UID}"}}},
+			"many_to_one[0].user", "unknown placeholder {UID}"},
+		{"bad static user", Options{ManyToOne: []ManyToOne{{User: "a\nb"}}},
+			"many_to_one[0].user", "control character"},
+		{"neither user nor deny", Options{ManyToOne: []ManyToOne{{}}},
+			"many_to_one[0]", "needs a user"},
+		{"user and deny", Options{ManyToOne: []ManyToOne{{User: "a", Deny: true}}},
+			"many_to_one[0]", "not both"},
+		{"bad pin", Options{ManyToOne: []ManyToOne{{IssuerFingerprint: "abcd", User: "a"}}},
+			"many_to_one[0].issuer_fingerprint", "want 32 bytes"},
+		{"group with comma", Options{ManyToOne: []ManyToOne{{User: "a", Groups: []string{"a,b"}}}},
+			"many_to_one[0].groups[0]", "comma"},
+		{"one_to_one no user", Options{OneToOne: []OneToOne{{Fingerprint: fp64}}},
+			"one_to_one[0].user", "empty name"},
+		{"one_to_one both", Options{OneToOne: []OneToOne{{Fingerprint: fp64, Cert: "a.pem", User: "a"}}},
+			"one_to_one[0]", "exactly one of fingerprint"},
+		{"one_to_one neither", Options{OneToOne: []OneToOne{{User: "a"}}},
+			"one_to_one[0]", "exactly one of fingerprint"},
+		{"one_to_one bad hex", Options{OneToOne: []OneToOne{{Fingerprint: "zz", User: "a"}}},
+			"one_to_one[0].fingerprint", "not hex"},
+		{"upn group", Options{UPN: UPN{Enabled: true, Groups: []string{" g"}}},
+			"upn.groups[0]", "white space"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, err := Compile(&tt.opts, "")
+			if err == nil {
+				t.Fatalf("Compile = %v, want an error at %s", m, tt.path)
+			}
+			var fe *FieldError
+			if !errors.As(err, &fe) || fe.Path != tt.path || !strings.Contains(err.Error(), tt.msg) {
+				t.Fatalf("Compile = %v, want an error at %s mentioning %q", err, tt.path, tt.msg)
+			}
+		})
 	}
 }
 
@@ -529,7 +573,7 @@ func TestCompileDuplicateCertificate(t *testing.T) {
 	leaf := f.inter.Client(t, "alice")
 	dir := t.TempDir()
 	pkitest.WriteCerts(t, dir, "alice.pem", leaf.Cert)
-	_, err := Compile(&config.Mapping{OneToOne: []config.OneToOne{
+	_, err := Compile(&Options{OneToOne: []OneToOne{
 		{Fingerprint: fp(leaf.Cert), User: "alice"},
 		{Cert: "alice.pem", User: "mallory"},
 	}}, dir)
@@ -540,14 +584,14 @@ func TestCompileDuplicateCertificate(t *testing.T) {
 
 func TestRules(t *testing.T) {
 	f := newFixture(t)
-	m, err := Compile(&config.Mapping{
+	m, err := Compile(&Options{
 		Required: true,
-		OneToOne: []config.OneToOne{{Fingerprint: fp(f.inter.Cert), User: "alice", Groups: []string{"admins"}}},
-		ManyToOne: []config.ManyToOne{
-			{Name: "contractors", Match: config.Match{Subject: config.DNMatch{"o": "Contractors*"}}, IssuerFingerprint: fp(f.root.Cert), Deny: true},
-			{Match: config.Match{SAN: config.SANMatch{URI: "spiffe://x/*"}}, User: "svc-{CN}"},
+		OneToOne: []OneToOne{{Fingerprint: fp(f.inter.Cert), User: "alice", Groups: []string{"admins"}}},
+		ManyToOne: []ManyToOne{
+			{Name: "contractors", Match: Match{Subject: map[string]string{"o": "Contractors*"}}, IssuerFingerprint: fp(f.root.Cert), Deny: true},
+			{Match: Match{SAN: SANMatch{URI: "spiffe://x/*"}}, User: "svc-{CN}"},
 		},
-		UPN: config.UPNMapping{Enabled: true, FallbackEmail: true},
+		UPN: UPN{Enabled: true, FallbackEmail: true},
 	}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -576,14 +620,14 @@ func TestRules(t *testing.T) {
 	}
 }
 
-func TestAttributeTableCoversConfig(t *testing.T) {
-	for _, a := range config.DNAttributes {
+func TestAttributeTableCoversNames(t *testing.T) {
+	for _, a := range DNAttributes {
 		if _, ok := attributeOIDs[a]; !ok {
-			t.Errorf("config.DNAttributes has %q but attributeOIDs has no OID for it", a)
+			t.Errorf("DNAttributes has %q but attributeOIDs has no OID for it", a)
 		}
 	}
-	if len(attributeOIDs) != len(config.DNAttributes) {
-		t.Errorf("attributeOIDs has %d entries, config.DNAttributes %d", len(attributeOIDs), len(config.DNAttributes))
+	if len(attributeOIDs) != len(DNAttributes) {
+		t.Errorf("attributeOIDs has %d entries, DNAttributes %d", len(attributeOIDs), len(DNAttributes))
 	}
 }
 
@@ -596,10 +640,10 @@ func BenchmarkMap(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg := &config.Mapping{UPN: config.UPNMapping{Enabled: true}}
+	cfg := &Options{UPN: UPN{Enabled: true}}
 	for i := range 50 {
-		cfg.ManyToOne = append(cfg.ManyToOne, config.ManyToOne{
-			Match: config.Match{Subject: config.DNMatch{"CN": "user" + strings.Repeat("x", i) + "*"}}, User: "u"})
+		cfg.ManyToOne = append(cfg.ManyToOne, ManyToOne{
+			Match: Match{Subject: map[string]string{"CN": "user" + strings.Repeat("x", i) + "*"}}, User: "u"})
 	}
 	m, err := Compile(cfg, "")
 	if err != nil {

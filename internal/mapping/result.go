@@ -66,7 +66,7 @@ func (d *Denial) Error() string {
 // Decide applies the mapping policy to r: nil lets the request continue
 // (mapped, or unmapped with mapping not required); otherwise a 403.12
 // (substatus.MapperDenied, SEC_E_LOGON_DENIED) Denial. A deny rule refuses
-// even when mapping is not required (see config.Mapping).
+// even when mapping is not required (see Options).
 func (m *Mapper) Decide(r Result) *Denial {
 	switch {
 	case r.Denied:

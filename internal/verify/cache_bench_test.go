@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/mapping"
 	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/pki/pkitest"
@@ -61,8 +60,8 @@ func benchmarkVerifyFull(b *testing.B, revoked int) {
 		b.Fatal(err)
 	}
 	defer engine.Close()
-	mapper, err := mapping.Compile(&config.Mapping{Required: true, ManyToOne: []config.ManyToOne{{
-		Name: "bench", Match: config.Match{Subject: config.DNMatch{"O": "bench clients"}}, User: "{CN}", Groups: []string{"bench"},
+	mapper, err := mapping.Compile(&mapping.Options{Required: true, ManyToOne: []mapping.ManyToOne{{
+		Name: "bench", Match: mapping.Match{Subject: map[string]string{"O": "bench clients"}}, User: "{CN}", Groups: []string{"bench"},
 	}}}, "")
 	if err != nil {
 		b.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/certgate/certgate/internal/certfile"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/mapping"
+	sitebuild "github.com/certgate/certgate/internal/site"
 	"github.com/certgate/certgate/internal/substatus"
 	"github.com/certgate/certgate/internal/verify"
 )
@@ -117,7 +118,7 @@ func RunTest(ctx context.Context, cfg *config.Config, site, certPath string, at 
 		return nil, err
 	}
 	sc := &cfg.Sites[i]
-	m, err := mapping.CompileSite(cfg, i)
+	m, err := sitebuild.CompileMapping(cfg, i)
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +283,7 @@ func RunList(cfg *config.Config, site string) (*List, error) {
 	if err != nil {
 		return nil, err
 	}
-	m, err := mapping.CompileSite(cfg, i)
+	m, err := sitebuild.CompileMapping(cfg, i)
 	if err != nil {
 		return nil, err
 	}
