@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/certgate/certgate/internal/forward"
 )
 
 // Every default of certgate.yaml is here, and docs/config.md lists the same
@@ -33,8 +35,10 @@ const (
 	DefaultRevocationMaxBytes      = 64 << 20
 	DefaultRevocationMaxConcurrent = 8
 
-	DefaultUserHeader   = "X-Remote-User"
-	DefaultGroupsHeader = "X-Remote-Groups"
+	// The default identity headers are forward's, which strips them from
+	// every client request whatever a site configures.
+	DefaultUserHeader   = forward.DefaultUserHeader
+	DefaultGroupsHeader = forward.DefaultGroupsHeader
 
 	DefaultAccessLogRollover = RolloverDaily
 	DefaultAccessLogBuffer   = 8192

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-
-	"github.com/certgate/certgate/internal/config"
 )
 
 // RFC 9440 header names.
@@ -15,6 +13,27 @@ const (
 	HeaderClientCert      = "Client-Cert"
 	HeaderClientCertChain = "Client-Cert-Chain"
 )
+
+// Default user and groups header names (config's defaults for
+// forward.user_header and groups_header). They are stripped from every
+// client request even when a site names other headers.
+const (
+	DefaultUserHeader   = "X-Remote-User"
+	DefaultGroupsHeader = "X-Remote-Groups"
+)
+
+// Options say what the upstream is told about the client. They are the
+// package's own type: forward does not read config (the site build
+// converts a site's forward block, internal/site ForwardOptions).
+type Options struct {
+	// UserHeader and GroupsHeader name the headers that carry the mapped
+	// user and the groups (comma-separated); an empty name sends nothing.
+	UserHeader   string
+	GroupsHeader string
+	// ClientCert sends RFC 9440 Client-Cert and Client-Cert-Chain for a
+	// verified certificate.
+	ClientCert bool
+}
 
 // alwaysStripped are removed from every client request whatever the
 // configuration: the RFC 9440 headers and the X-Forwarded-* family certgate
@@ -30,13 +49,13 @@ var alwaysStripped = []string{
 	"X-Forwarded-Host",
 	"X-Forwarded-Proto",
 	"X-Forwarded-Client-Cert",
-	config.DefaultUserHeader,
-	config.DefaultGroupsHeader,
+	DefaultUserHeader,
+	DefaultGroupsHeader,
 }
 
-// Names returns the header names certgate sets for a site with forward
-// settings f, beyond the always-stripped ones: its user and groups headers.
-func Names(f config.Forward) []string {
+// Names returns the header names certgate sets for a site with options f,
+// beyond the always-stripped ones: its user and groups headers.
+func Names(f Options) []string {
 	var out []string
 	for _, n := range []string{f.UserHeader, f.GroupsHeader} {
 		if n != "" {
@@ -232,14 +251,14 @@ type Identity struct {
 }
 
 // Apply sets the identity headers of an outgoing request according to f:
-// the user header, the groups header (comma-separated) and, unless
-// f.ClientCert is false, RFC 9440 Client-Cert and Client-Cert-Chain. The
+// the user header, the groups header (comma-separated) and, when
+// f.ClientCert is set, RFC 9440 Client-Cert and Client-Cert-Chain. The
 // trust anchor is left out of Client-Cert-Chain: the upstream knows its
 // roots, and a TLS client may omit it too (RFC 8446 section 4.4.2). Headers
 // with nothing to say are deleted, so Apply is correct even on a header set
 // that was not stripped. User and group names must have passed
-// config.CheckUserName / CheckGroupName (mapping guarantees it).
-func Apply(h http.Header, f config.Forward, id Identity) {
+// mapping.CheckUserName / CheckGroupName (mapping guarantees it).
+func Apply(h http.Header, f Options, id Identity) {
 	for _, n := range append(Names(f), HeaderClientCert, HeaderClientCertChain) {
 		h.Del(n)
 	}
@@ -249,7 +268,7 @@ func Apply(h http.Header, f config.Forward, id Identity) {
 	if len(id.Groups) > 0 && f.GroupsHeader != "" {
 		h.Set(f.GroupsHeader, strings.Join(id.Groups, ", "))
 	}
-	if (f.ClientCert != nil && !*f.ClientCert) || len(id.Chain) == 0 {
+	if !f.ClientCert || len(id.Chain) == 0 {
 		return
 	}
 	sent := id.Chain

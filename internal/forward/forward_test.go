@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/pki/pkitest"
 )
 
@@ -203,11 +202,10 @@ func TestApply(t *testing.T) {
 	inter := root.Intermediate(t, "Issuing")
 	leaf := inter.Client(t, "alice")
 	verified := []*x509.Certificate{leaf.Cert, inter.Cert, root.Cert}
-	on, off := true, false
-	fwd := config.Forward{UserHeader: "X-Remote-User", GroupsHeader: "X-Remote-Groups", ClientCert: &on}
+	fwd := Options{UserHeader: "X-Remote-User", GroupsHeader: "X-Remote-Groups", ClientCert: true}
 	tests := []struct {
 		name      string
-		f         config.Forward
+		f         Options
 		id        Identity
 		user      string
 		groups    string
@@ -219,7 +217,7 @@ func TestApply(t *testing.T) {
 		{"mapped with chain", fwd, Identity{User: "alice", Groups: []string{"staff", "eng"}, Chain: verified}, "alice", "staff, eng", 2, true, true, false},
 		{"leaf under root: no chain header", fwd, Identity{User: "alice", Chain: []*x509.Certificate{leaf.Cert, inter.Cert}}, "alice", "", 1, true, false, false},
 		{"anonymous verified", fwd, Identity{Chain: verified}, "", "", 2, true, true, false},
-		{"client_cert off", config.Forward{UserHeader: "X-User", GroupsHeader: "X-Groups", ClientCert: &off}, Identity{User: "alice", Chain: verified}, "alice", "", 0, false, false, false},
+		{"client_cert off", Options{UserHeader: "X-User", GroupsHeader: "X-Groups", ClientCert: false}, Identity{User: "alice", Chain: verified}, "alice", "", 0, false, false, false},
 		{"nothing", fwd, Identity{}, "", "", 0, false, false, false},
 	}
 	for _, tt := range tests {

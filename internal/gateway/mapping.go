@@ -7,6 +7,7 @@ import (
 	"github.com/certgate/certgate/internal/events"
 	"github.com/certgate/certgate/internal/forward"
 	"github.com/certgate/certgate/internal/mapping"
+	sitebuild "github.com/certgate/certgate/internal/site"
 	"github.com/certgate/certgate/internal/substatus"
 )
 
@@ -110,5 +111,5 @@ func forwardIdentity(h http.Header, site *Site, id *Identity) {
 	if id != nil {
 		fid = forward.Identity{User: id.User, Groups: id.Groups, Chain: id.Chain()}
 	}
-	forward.Apply(h, site.Config.Forward, fid)
+	forward.Apply(h, sitebuild.ForwardOptions(site.Config.Forward), fid)
 }

@@ -5,12 +5,13 @@ import (
 	"strconv"
 
 	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/forward"
 	"github.com/certgate/certgate/internal/mapping"
 )
 
-// This file converts the mapping block of a site from the config schema to
-// the engine's own option types: the site build is the only reader of
-// config, and mapping never imports it.
+// This file converts the mapping and forward blocks of a site from the
+// config schema to the engines' own option types: the site build is the
+// only reader of config, and mapping and forward never import it.
 
 // CompileMapping compiles the mapping block of cfg.Sites[i] (which went
 // through config.Load, so its paths are resolved) and anchors errors in the
@@ -84,4 +85,14 @@ func MappingOptions(m *config.Mapping) *mapping.Options {
 		})
 	}
 	return o
+}
+
+// ForwardOptions converts a site's forward block (after config defaults:
+// an unset client_cert means true).
+func ForwardOptions(f config.Forward) forward.Options {
+	return forward.Options{
+		UserHeader:   f.UserHeader,
+		GroupsHeader: f.GroupsHeader,
+		ClientCert:   f.ClientCert == nil || *f.ClientCert,
+	}
 }
