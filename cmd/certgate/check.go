@@ -12,6 +12,7 @@ import (
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/doctor"
 	"github.com/certgate/certgate/internal/gateway"
+	"github.com/certgate/certgate/internal/revocation"
 )
 
 func newCheckCmd() *cobra.Command {
@@ -62,16 +63,26 @@ func runCheck(out io.Writer, configPath string, asJSON, strict, noLint bool) err
 	report := gateway.Check(snap, now)
 	var lint []*doctor.LintReport
 	if !noLint {
-		all, err := doctor.LintConfig(cfg, "", now)
-		if err != nil {
-			return err
-		}
-		// A site that never asks for a certificate has no trust store
-		// worth linting.
-		for _, r := range all {
-			if s := snap.Site(r.Name); s == nil || s.RequestsCert {
-				lint = append(lint, r)
+		// Lint reads the CRLs the build loaded (each site's revocation
+		// engine) instead of parsing them again.
+		engines := func(name string) *revocation.Engine {
+			if s := snap.Site(name); s != nil {
+				return s.Revocation
 			}
+			return nil
+		}
+		for i := range cfg.Sites {
+			// A site that never asks for a certificate has no trust
+			// store worth linting.
+			name := cfg.Sites[i].Name
+			if s := snap.Site(name); s != nil && !s.RequestsCert {
+				continue
+			}
+			r, err := doctor.LintSites(cfg, name, now, engines)
+			if err != nil {
+				return err
+			}
+			lint = append(lint, r...)
 		}
 	}
 	if asJSON {

@@ -28,10 +28,14 @@ config with -c. It reports, with the certificate's subject and SHA-256:
 
   not-a-ca, root-not-self-signed (KB 2802568), ca-expired, ca-not-yet-valid,
   ca-eku-excludes-clientauth, weak-signature (SHA-1/MD5), weak-rsa-key (<2048),
-  intermediate-chains-to-no-root, duplicate-subject,
-  issuer-list-schannel-truncation (event 36885), issuer-list-over-warn-bytes,
-  issuer-list-truncated (max_bytes), issuer-list-names-untrusted-ca,
+  intermediate-chains-to-no-root, ca-revoked (by a given CRL: 403.13),
+  duplicate-subject, issuer-list-schannel-truncation (event 36885),
+  issuer-list-over-warn-bytes, issuer-list-truncated (max_bytes),
+  issuer-list-names-untrusted-ca, root-not-in-issuer-list (403.7),
   crl-expired, crl-expiring (within 7 days), crl-issuer-unknown, crl-bad-signature
+
+Whether a chain verifies is decided by the gateway's own verifier and
+revocation engine, so lint and the gateway give the same answer.
 
 Exit codes: 0 no findings, 1 findings, 2 usage or unreadable input.`,
 		Example: `  certgate lint roots.pem --intermediates intermediates.pem --crl ca.crl
@@ -75,9 +79,12 @@ Exit codes: 0 no findings, 1 findings, 2 usage or unreadable input.`,
 					}
 				}
 				if len(crls) > 0 {
-					if in.CRLs, err = doctor.LoadCRLs(crls...); err != nil {
+					issuers := append(append([]doctor.Cert(nil), in.Roots...), in.Intermediates...)
+					crlList, engine, err := doctor.LoadCRLs(issuers, crls...)
+					if err != nil {
 						return err
 					}
+					in.CRLs, in.Revocation = crlList, engine
 				}
 				reports = []*doctor.LintReport{doctor.Lint(in)}
 			}

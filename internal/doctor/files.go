@@ -16,6 +16,7 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/certgate/certgate/internal/certfile"
+	"github.com/certgate/certgate/internal/verify"
 )
 
 // maxInputBytes bounds every file the doctor reads: trust stores, CRLs and
@@ -26,12 +27,6 @@ const maxInputBytes = 256 << 20
 type Cert struct {
 	*x509.Certificate
 	// Source is the file, with "#N" for the Nth certificate of a bundle.
-	Source string
-}
-
-// CRL is a parsed CRL with the file it was read from.
-type CRL struct {
-	*x509.RevocationList
 	Source string
 }
 
@@ -153,45 +148,6 @@ func source(file string, i, n int) string {
 		return file
 	}
 	return fmt.Sprintf("%s#%d", file, i+1)
-}
-
-// LoadCRLs reads CRLs (PEM "X509 CRL" blocks or DER) from files and
-// directories.
-func LoadCRLs(paths ...string) ([]CRL, error) {
-	files, fromDir, err := expand(paths)
-	if err != nil {
-		return nil, err
-	}
-	var out []CRL
-	for _, f := range files {
-		blocks, err := certfile.ReadPEMOrDER(f)
-		if err != nil {
-			return nil, err
-		}
-		var ders [][]byte
-		for _, b := range blocks {
-			if b.Type == "" || b.Type == "X509 CRL" {
-				ders = append(ders, b.Bytes)
-			}
-		}
-		if len(ders) == 0 {
-			if fromDir[f] {
-				continue
-			}
-			return nil, fmt.Errorf("read crl %s: %w: no X509 CRL block", f, ErrBadInput)
-		}
-		for i, der := range ders {
-			crl, err := x509.ParseRevocationList(der)
-			if err != nil {
-				if fromDir[f] && blocks[0].Type == "" {
-					continue // a file in a CRL directory that is not a DER CRL
-				}
-				return nil, fmt.Errorf("read crl %s: %w: %v", source(f, i, len(ders)), ErrBadInput, err)
-			}
-			out = append(out, CRL{RevocationList: crl, Source: source(f, i, len(ders))})
-		}
-	}
-	return out, nil
 }
 
 // StoreCert is one certificate of a client's key store, with its private
@@ -380,7 +336,7 @@ func LoadIdentity(certFile, keyFile, p12File, password string) (*tls.Certificate
 		for _, c := range cas {
 			// The root is not sent (RFC 8446 §4.4.2 allows omitting it) and
 			// would only add bytes.
-			if !selfSigned(c) {
+			if !verify.IsSelfSigned(c) {
 				tc.Certificate = append(tc.Certificate, c.Raw)
 			}
 		}

@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"crypto/rsa"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
 
 	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/dname"
 	"github.com/certgate/certgate/internal/issuerlist"
+	"github.com/certgate/certgate/internal/revocation"
 	"github.com/certgate/certgate/internal/substatus"
 	"github.com/certgate/certgate/internal/verify"
 )
@@ -41,6 +42,8 @@ const (
 	CheckIssuerListWarn     = "issuer-list-over-warn-bytes"
 	CheckIssuerListMax      = "issuer-list-truncated"
 	CheckIssuerListUntrust  = "issuer-list-names-untrusted-ca"
+	CheckRootNotInList      = "root-not-in-issuer-list"
+	CheckRevokedCA          = "ca-revoked"
 	CheckCRLExpired         = "crl-expired"
 	CheckCRLExpiring        = "crl-expiring"
 	CheckCRLIssuer          = "crl-issuer-unknown"
@@ -92,7 +95,13 @@ type LintInput struct {
 	// SendIssuerList false means no list is sent (issuer_list.send: false);
 	// the size checks are skipped.
 	SendIssuerList bool
-	CRLs           []CRL
+	// CRLs are the CRL files (revocation.crls), as LoadCRLs or CRLsOf
+	// give them.
+	CRLs []CRL
+	// Revocation answers from those files (the engine LoadCRLs or the
+	// site build returns); nil: configured intermediates are not looked
+	// up in them.
+	Revocation LocalChecker
 	// WarnBytes and MaxBytes are issuer_list.warn_bytes / max_bytes; 0
 	// means the config defaults.
 	WarnBytes, MaxBytes int
@@ -155,7 +164,10 @@ func Lint(in LintInput) *LintReport {
 		Roots: len(roots), Intermediates: len(inters), CRLs: len(in.CRLs),
 		Findings: []Finding{},
 	}
-	l := &linter{in: in, roots: roots, inters: inters, r: r}
+	l := &linter{in: in, roots: roots, inters: inters, r: r, paths: map[*x509.Certificate][]*x509.Certificate{}}
+	// The chain rules ask the engine: a verifier over exactly this trust,
+	// as the gateway builds it (New fails only on nil certificates).
+	l.v, _ = verify.New(verify.Options{Roots: certsOfCerts(roots), Intermediates: certsOfCerts(inters), ChainCacheSize: -1})
 	for _, c := range roots {
 		l.cert(c, true)
 	}
@@ -171,6 +183,11 @@ func Lint(in LintInput) *LintReport {
 	if in.SendIssuerList {
 		l.issuerList(list, in.IssuerList != nil)
 	}
+	if in.Revocation != nil {
+		for _, c := range inters {
+			l.revoked(c)
+		}
+	}
 	for _, crl := range in.CRLs {
 		l.crl(crl)
 	}
@@ -181,6 +198,18 @@ type linter struct {
 	in            LintInput
 	roots, inters []Cert
 	r             *LintReport
+	v             *verify.Verifier
+	// paths are the engine's paths from each intermediate to an anchor
+	// (chain), for the issuer list and revocation rules.
+	paths map[*x509.Certificate][]*x509.Certificate
+}
+
+func certsOfCerts(cs []Cert) []*x509.Certificate {
+	out := make([]*x509.Certificate, len(cs))
+	for i, c := range cs {
+		out[i] = c.Certificate
+	}
+	return out
 }
 
 func (l *linter) add(f Finding) { l.r.Findings = append(l.r.Findings, f) }
@@ -207,7 +236,7 @@ func (l *linter) cert(c Cert, isRoot bool) {
 			fmt.Sprintf("Remove it from %s. To admit one specific client certificate, map it with mapping.one_to_one instead of trusting it.", store))
 		return
 	}
-	if isRoot && !selfSigned(c.Certificate) {
+	if isRoot && !verify.IsSelfSigned(c.Certificate) {
 		l.certFinding(c, CheckRootNotSelfSigned, SevWarning, substatus.CertUntrusted,
 			fmt.Sprintf("Is not self-signed (issued by %s) but is configured as a trusted root. certgate accepts it as a trust anchor, but Windows/IIS rejects client authentication in this setup with 403.16 or 403.7 (KB 2802568), and the issuer list names it instead of its root.", dnString(c.Issuer.String())),
 			fmt.Sprintf("Move it to trust.intermediates and put its root (%s) in trust.roots; keep it as an anchor only if you deliberately trust this one issuing CA and not its whole hierarchy.", dnString(c.Issuer.String())))
@@ -221,85 +250,67 @@ func (l *linter) cert(c Cert, isRoot bool) {
 			fmt.Sprintf("Not valid before %s (checked at %s): client chains through this %s are rejected with 403.17 until then.", day(c.NotBefore), day(l.in.At), role),
 			"Check the server's clock and the CA's notBefore; install it only once it is valid.")
 	}
-	if !allowsClientAuth(c.Certificate) {
+	if !verify.EKUAllows(c.Certificate, x509.ExtKeyUsageClientAuth) {
 		l.certFinding(c, CheckEKU, SevError, substatus.CertUntrusted,
 			fmt.Sprintf("Restricts Extended Key Usage to %s, which excludes clientAuth: client certificates issued under it are rejected with 403.16 CERT_E_WRONG_USAGE (EKU nests down the chain).", verify.EKUNames(c.Certificate)),
 			"Issue client certificates from a CA without an EKU extension or whose EKU includes clientAuth, and remove this one from the client trust.")
 	}
+	// Whether a weak signature or key breaks the chain is the engine's
+	// verdict (chain, intermediate-chains-to-no-root): it accepts SHA-1
+	// as IIS does and refuses MD5. Here it is only worth a warning.
 	if weakSignature(c.SignatureAlgorithm) {
-		if isRoot && selfSigned(c.Certificate) {
+		if isRoot && verify.IsSelfSigned(c.Certificate) {
 			l.certFinding(c, CheckWeakSignature, SevWarning, substatus.Sub{},
 				fmt.Sprintf("Is signed with %s. A root's own signature is not checked, but its age suggests a hierarchy that still issues with weak algorithms.", c.SignatureAlgorithm),
 				"Plan to replace it with a root signed with SHA-256 or better.")
 		} else {
-			l.certFinding(c, CheckWeakSignature, SevError, substatus.CertUntrusted,
-				fmt.Sprintf("Is signed with %s, which certgate (Go crypto/x509) refuses to verify: chains through it are rejected with 403.16 TRUST_E_CERT_SIGNATURE.", c.SignatureAlgorithm),
+			l.certFinding(c, CheckWeakSignature, SevWarning, substatus.Sub{},
+				fmt.Sprintf("Is signed with %s. certgate verifies SHA-1 signatures, as IIS does, so chains through it are accepted today; SHA-1 is deprecated (collisions are practical) and other servers and future releases may refuse it.", c.SignatureAlgorithm),
 				"Have the parent CA re-issue it with SHA-256 or better.")
 		}
 	}
 	if pub, ok := c.PublicKey.(*rsa.PublicKey); ok && pub.N.BitLen() < 2048 {
-		l.certFinding(c, CheckWeakKey, SevError, substatus.CertUntrusted,
-			fmt.Sprintf("Has a %d-bit RSA key: keys under 2048 bits are refused by current clients and by certgate's verifier.", pub.N.BitLen()),
+		l.certFinding(c, CheckWeakKey, SevWarning, substatus.Sub{},
+			fmt.Sprintf("Has a %d-bit RSA key, under the 2048 bits current baselines require (NIST SP 800-131A, CA/Browser Forum); other servers and clients refuse it, and Go (so certgate) refuses keys under 1024 bits.", pub.N.BitLen()),
 			"Replace the CA with one using RSA 2048+ or ECDSA P-256.")
 	}
 }
 
-// chain reports an intermediate from which no configured root can be
-// reached by signature, through other configured intermediates.
+// chain reports an intermediate from which the engine builds no path to a
+// configured root (verify.Verifier.PathOf: RFC 5280 7.1 name matching and
+// the signature rules of every client chain), with the engine's reason.
 func (l *linter) chain(c Cert) {
-	ok, why := l.reaches(c.Certificate, map[*x509.Certificate]bool{})
-	if ok {
+	if l.v == nil {
 		return
 	}
-	l.certFinding(c, CheckIntermediateChain, SevError, substatus.CertUntrusted,
-		fmt.Sprintf("Cannot be chained to any configured root: %s. Client chains through it fail with 403.16 (CERT_E_CHAINING or CERT_E_UNTRUSTEDROOT).", why),
+	path, o := l.v.PathOf(c.Certificate)
+	if o == nil {
+		l.paths[c.Certificate] = path
+		return
+	}
+	l.certFinding(c, CheckIntermediateChain, SevError, o.Sub,
+		fmt.Sprintf("Cannot be chained to any configured root: %s. Client chains through it fail with %s %s.", o.Reason, o.Sub, o.Code.Name()),
 		fmt.Sprintf("Add its issuer (%s) to trust.roots or trust.intermediates, or remove this intermediate.", dnString(c.Issuer.String())))
 }
 
-func (l *linter) reaches(c *x509.Certificate, visiting map[*x509.Certificate]bool) (bool, string) {
-	if visiting[c] || len(visiting) > 16 {
-		return false, "the issuers form a loop"
+// revoked reports a configured intermediate that the configured CRL files
+// revoke, as the engine sees it (revocation.Engine.CheckLocal: issuer
+// name, signature, validity at l.in.At, scope, delta CRLs): every client
+// chain through it is refused with 403.13.
+func (l *linter) revoked(c Cert) {
+	path := l.paths[c.Certificate]
+	if len(path) < 2 {
+		return // no issuer to check it against; chain reported it
 	}
-	visiting[c] = true
-	defer delete(visiting, c)
-	named, sigErr := 0, error(nil)
-	deadEnd := ""
-	try := func(p *x509.Certificate, isRoot bool) bool {
-		if p == c || !bytes.Equal(p.RawSubject, c.RawIssuer) {
-			return false
-		}
-		named++
-		if err := c.CheckSignatureFrom(p); err != nil {
-			sigErr = err
-			return false
-		}
-		if isRoot {
-			return true
-		}
-		if ok, _ := l.reaches(p, visiting); ok {
-			return true
-		}
-		deadEnd = dnString(p.Subject.String())
-		return false
+	res := l.in.Revocation.CheckLocal(c.Certificate, path[1], l.in.At)
+	if res.Status != revocation.Revoked {
+		return
 	}
-	for _, p := range l.roots {
-		if try(p.Certificate, true) {
-			return true, ""
-		}
-	}
-	for _, p := range l.inters {
-		if try(p.Certificate, false) {
-			return true, ""
-		}
-	}
-	switch {
-	case named == 0:
-		return false, fmt.Sprintf("no configured root or intermediate is named %s", dnString(c.Issuer.String()))
-	case deadEnd != "":
-		return false, fmt.Sprintf("its issuer %s is an intermediate that itself chains to no root", deadEnd)
-	default:
-		return false, fmt.Sprintf("a CA named %s is configured, but its key does not verify this certificate's signature (%v)", dnString(c.Issuer.String()), sigErr)
-	}
+	crl := res.Source
+	l.certFinding(c, CheckRevokedCA, SevError, substatus.CertRevoked,
+		fmt.Sprintf("Is revoked by the CRL file %s (serial %s, revoked %s, reason %s): every client chain through this intermediate is refused with 403.13 %s.",
+			crl, c.SerialNumber.Text(16), day(res.RevokedAt), verify.ReasonName(res.ReasonCode), substatus.CryptERevoked.Name()),
+		fmt.Sprintf("Remove it from trust.intermediates and have its clients re-issued under a valid CA; if the revocation is a mistake, have the CA publish a CRL without it (%s).", crl))
 }
 
 // duplicates reports CAs that share a subject but not a key: chain
@@ -313,7 +324,7 @@ func (l *linter) duplicates(all []Cert) {
 		var others []CertRef
 		for j := i + 1; j < len(all); j++ {
 			b := all[j]
-			if bytes.Equal(a.RawSubject, b.RawSubject) && !bytes.Equal(a.RawSubjectPublicKeyInfo, b.RawSubjectPublicKeyInfo) {
+			if dname.Equal(a.RawSubject, b.RawSubject) && !bytes.Equal(a.RawSubjectPublicKeyInfo, b.RawSubjectPublicKeyInfo) {
 				others = append(others, refOf(b.Certificate, b.Source))
 				reported[j] = true
 			}
@@ -361,13 +372,15 @@ func (l *linter) issuerList(list []Cert, explicit bool) {
 			Fix:     "Shorten client_auth.issuer_list.source to the CAs that issue client certificates.",
 		})
 	}
-	if m := issuerlist.Truncate(certs, l.in.MaxBytes); len(m.Dropped) > 0 {
+	m := issuerlist.Truncate(certs, l.in.MaxBytes)
+	if len(m.Dropped) > 0 {
 		l.add(Finding{
 			Check: CheckIssuerListMax, Severity: SevError, Sub: substatus.CertRequired.String(), Related: refs(m.Dropped),
 			Message: fmt.Sprintf("The issuer list is %d bytes encoded, over max_bytes (%d): certgate sends the first %d bytes and drops the %d CA(s) listed below, so browsers will not offer certificates issued under them (403.7).", full.TotalBytes, l.in.MaxBytes, m.Bytes, len(m.Dropped)),
 			Fix:     "Shorten client_auth.issuer_list.source, or order it so the CAs your clients use come first.",
 		})
 	}
+	l.rootsNotSent(m, explicit)
 	if !explicit {
 		return
 	}
@@ -375,7 +388,7 @@ func (l *linter) issuerList(list []Cert, explicit bool) {
 	for _, c := range list {
 		found := false
 		for _, t := range trusted {
-			if bytes.Equal(c.RawSubject, t.RawSubject) {
+			if dname.Equal(c.RawSubject, t.RawSubject) {
 				found = true
 				break
 			}
@@ -391,7 +404,7 @@ func (l *linter) issuerList(list []Cert, explicit bool) {
 func (l *linter) crl(crl CRL) {
 	ref := &CRLRef{
 		Issuer: dnString(crl.Issuer.String()), ThisUpdate: crl.ThisUpdate.UTC(), NextUpdate: crl.NextUpdate.UTC(),
-		Entries: len(crl.RevokedCertificateEntries), Source: crl.Source,
+		Entries: crl.Len(), Source: crl.Source,
 	}
 	if crl.Number != nil {
 		ref.Number = crl.Number.String()
@@ -417,7 +430,7 @@ func (l *linter) crl(crl CRL) {
 	named, verified := false, false
 	var sigErr error
 	for _, c := range append(append([]Cert(nil), l.roots...), l.inters...) {
-		if !bytes.Equal(c.RawSubject, crl.RawIssuer) {
+		if !dname.Equal(c.RawSubject, crl.RawIssuer) {
 			continue
 		}
 		named = true
@@ -440,43 +453,10 @@ func (l *linter) crl(crl CRL) {
 	}
 }
 
-// selfSigned reports whether c names itself as issuer and its own key
-// verifies its signature. crypto/x509 refuses to check SHA-1 and MD5
-// signatures; for those old roots matching key identifiers stand in, so
-// that a SHA-1 root is reported as weak, not as "not self-signed".
-func selfSigned(c *x509.Certificate) bool {
-	if !bytes.Equal(c.RawIssuer, c.RawSubject) {
-		return false
-	}
-	err := c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature)
-	if err == nil {
-		return true
-	}
-	var insecure x509.InsecureAlgorithmError
-	if errors.As(err, &insecure) {
-		return len(c.AuthorityKeyId) == 0 || bytes.Equal(c.AuthorityKeyId, c.SubjectKeyId)
-	}
-	return false
-}
-
 func weakSignature(a x509.SignatureAlgorithm) bool {
 	switch a {
 	case x509.MD2WithRSA, x509.MD5WithRSA, x509.SHA1WithRSA, x509.DSAWithSHA1, x509.ECDSAWithSHA1:
 		return true
-	}
-	return false
-}
-
-// allowsClientAuth: no EKU extension, or one with clientAuth or
-// anyExtendedKeyUsage (RFC 5280 §4.2.1.12).
-func allowsClientAuth(c *x509.Certificate) bool {
-	if len(c.ExtKeyUsage) == 0 && len(c.UnknownExtKeyUsage) == 0 {
-		return true
-	}
-	for _, u := range c.ExtKeyUsage {
-		if u == x509.ExtKeyUsageClientAuth || u == x509.ExtKeyUsageAny {
-			return true
-		}
 	}
 	return false
 }
@@ -505,6 +485,15 @@ func dedupe(in []Cert) []Cert {
 // site named site), loading the files each site points at. File errors
 // name the config field (certgate.yaml:9: sites[0].client_auth.trust.roots: ...).
 func LintConfig(c *config.Config, site string, at time.Time) ([]*LintReport, error) {
+	return LintSites(c, site, at, nil)
+}
+
+// LintSites is LintConfig for a config whose sites' revocation engines are
+// already built (`certgate check` builds them as serve does): engines
+// returns a site's engine, or nil when it has none (revocation off, no
+// certificate requested), and that engine's local CRLs are linted instead
+// of being loaded a second time: a million-entry CRL is held once.
+func LintSites(c *config.Config, site string, at time.Time, engines func(site string) *revocation.Engine) ([]*LintReport, error) {
 	var out []*LintReport
 	for i := range c.Sites {
 		s := &c.Sites[i]
@@ -530,8 +519,18 @@ func LintConfig(c *config.Config, site string, at time.Time) ([]*LintReport, err
 			}
 		}
 		if len(ca.Revocation.CRLs) > 0 {
-			if in.CRLs, err = LoadCRLs(ca.Revocation.CRLs...); err != nil {
-				return nil, c.FieldErr(p+".revocation.crls", err)
+			var e *revocation.Engine
+			if engines != nil {
+				e = engines(s.Name)
+			}
+			if e != nil {
+				in.CRLs, in.Revocation = CRLsOf(e), e
+			} else {
+				issuers := append(append([]Cert(nil), in.Roots...), in.Intermediates...)
+				if in.CRLs, e, err = LoadCRLs(issuers, ca.Revocation.CRLs...); err != nil {
+					return nil, c.FieldErr(p+".revocation.crls", err)
+				}
+				in.Revocation = e
 			}
 		}
 		if ca.IssuerList.WarnBytes != nil {
@@ -557,4 +556,44 @@ func loadCertsField(c *config.Config, path string, paths config.Paths) ([]Cert, 
 		return nil, c.FieldErr(path, err)
 	}
 	return certs, nil
+}
+
+// rootsNotSent reports trusted roots whose name the issuer list that is
+// sent (sent.Kept, after max_bytes) does not carry, directly or through a
+// configured intermediate that chains to them: Chromium (and Windows
+// clients) offer only certificates whose chain reaches a name in the
+// list, so those clients send no certificate and get 403.7. An empty list
+// is exempt: with no names a client may offer any certificate (RFC 5246
+// 7.4.4, RFC 8446 4.2.4).
+func (l *linter) rootsNotSent(sent issuerlist.Result, explicit bool) {
+	if len(sent.Kept) == 0 {
+		return
+	}
+	named := func(root *x509.Certificate, list []*x509.Certificate) bool {
+		for _, c := range list {
+			// A root that is not self-issued is reached through its own
+			// issuer in the client's chain, which may be the name sent.
+			if dname.Equal(c.RawSubject, root.RawSubject) || !verify.IsSelfIssued(root) && dname.Equal(c.RawSubject, root.RawIssuer) {
+				return true
+			}
+			if p := l.paths[c]; len(p) > 0 && bytes.Equal(p[len(p)-1].Raw, root.Raw) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, r := range l.roots {
+		if !r.BasicConstraintsValid || !r.IsCA || named(r.Certificate, sent.Kept) {
+			continue
+		}
+		why, field := "client_auth.issuer_list.source does not include it or a configured intermediate under it", "client_auth.issuer_list.source"
+		if named(r.Certificate, sent.Dropped) {
+			why, field = fmt.Sprintf("it is cut off by max_bytes (%d)", l.in.MaxBytes), "client_auth.issuer_list.max_bytes"
+		} else if !explicit {
+			continue // the default source is the roots: only truncation drops one
+		}
+		l.certFinding(r, CheckRootNotInList, SevError, substatus.CertRequired,
+			fmt.Sprintf("Is a trusted root, but the issuer list sent to clients does not name it: %s. Browsers such as Chromium only offer a certificate whose chain reaches a CA named in that list, so clients of this root are never asked for theirs and get 403.7 %s.", why, substatus.SecENoCredentials.Name()),
+			fmt.Sprintf("Add it (or the intermediates under it that issue client certificates) to %s, or remove it from trust.roots if it issues no client certificates.", field))
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/pki/pkitest"
+	"github.com/certgate/certgate/internal/revocation"
 )
 
 func certsOf(source string, cs ...*x509.Certificate) []Cert {
@@ -24,11 +25,11 @@ func certsOf(source string, cs ...*x509.Certificate) []Cert {
 
 func crlOf(t *testing.T, source string, der []byte) CRL {
 	t.Helper()
-	l, err := x509.ParseRevocationList(der)
+	l, err := revocation.ParseCRL(der, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return CRL{RevocationList: l, Source: source}
+	return CRL{CRL: l, Source: source}
 }
 
 // cleanTrust is a configuration lint must find nothing in.
@@ -107,6 +108,7 @@ func plant(t *testing.T) (LintInput, []struct{ check, on string }) {
 		{CheckIntermediateChain, "Orphan Issuing CA"},
 		{CheckDuplicateSubject, "Duplicate Root"},
 		{CheckIssuerListUntrust, "Unconfigured Root"},
+		{CheckRootNotInList, "Server Only Root"},
 		{CheckCRLExpired, "expired.crl"},
 		{CheckCRLExpiring, "soon.crl"},
 		{CheckCRLIssuer, "foreign.crl"},
@@ -165,7 +167,7 @@ func TestLintIssuerListSize(t *testing.T) {
 		dropped  map[string]int // check -> dropped CAs
 	}{
 		{"default max", 0, true, []string{CheckIssuerListSchannel, CheckIssuerListWarn}, map[string]int{CheckIssuerListSchannel: 2}},
-		{"max 9000", 9000, true, []string{CheckIssuerListSchannel, CheckIssuerListWarn, CheckIssuerListMax}, map[string]int{CheckIssuerListSchannel: 2, CheckIssuerListMax: 3}},
+		{"max 9000", 9000, true, []string{CheckIssuerListSchannel, CheckIssuerListWarn, CheckIssuerListMax, CheckRootNotInList, CheckRootNotInList, CheckRootNotInList}, map[string]int{CheckIssuerListSchannel: 2, CheckIssuerListMax: 3}},
 		{"not sent", 0, false, nil, nil},
 	}
 	for _, tt := range tests {

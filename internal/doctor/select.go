@@ -189,7 +189,7 @@ func (s *selector) evaluate(sc StoreCert) Candidate {
 			not(ReasonKeyUsage, "Key Usage is present without digitalSignature, so the key may not sign the TLS handshake: %s filters it out.", browserName(b))
 		}
 	}
-	if !allowsClientAuth(sc.Certificate) {
+	if !verify.EKUAllows(sc.Certificate, x509.ExtKeyUsageClientAuth) {
 		not(ReasonEKU, "Extended Key Usage is %s, without clientAuth or anyExtendedKeyUsage: %s filters it out.", verify.EKUNames(sc.Certificate), browserName(b))
 	}
 	chain, matched, ok := s.match(sc.Certificate)

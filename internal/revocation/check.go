@@ -30,6 +30,9 @@ type run struct {
 	// by another certificate than the issuer (RFC 5280 6.3.3 (f)).
 	path        []*x509.Certificate
 	validSigner func(context.Context, *x509.Certificate) error
+	// localOnly is set by CheckLocal: distribution point URLs (and so the
+	// cache and the network) are not consulted.
+	localOnly bool
 }
 
 type failure struct {
@@ -92,6 +95,32 @@ func (e *Engine) CheckChain(ctx context.Context, path []*x509.Certificate, i int
 	}
 	return e.check(&run{e: e, ctx: ctx, cert: path[i], issuer: path[i+1], at: at, now: e.now(),
 		attempts: make([]Attempt, 0, 2), path: path, validSigner: validSigner})
+}
+
+// CheckLocal is Check answered from the local CRL files
+// (Options.LocalCRLs) alone, with Check's rules for issuer names,
+// signatures, validity, scope and delta CRLs: no distribution point, cache
+// or OCSP responder is consulted, so it never touches the network. It
+// reports Revoked, Good, or Unknown when no local file answers; with mode
+// Off (no files loaded) it reports NotChecked. `certgate lint` and `check`
+// use it to find a configured CA certificate that the configured CRLs
+// revoke, which the gateway would refuse with 403.13 (CRYPT_E_REVOKED).
+func (e *Engine) CheckLocal(cert, issuer *x509.Certificate, at time.Time) Result {
+	if e.opts.Mode == Off {
+		return Result{Status: NotChecked, Reason: "revocation checking is off (mode off, IIS CertCheckMode 1)"}
+	}
+	if cert == nil || issuer == nil {
+		return Result{Status: Unknown, Reason: "revocation check called without a certificate and its issuer",
+			Err: fmt.Errorf("%w: no certificate or issuer", ErrOffline)}
+	}
+	r := &run{e: e, ctx: context.Background(), cert: cert, issuer: issuer, at: at, now: e.now(),
+		attempts: make([]Attempt, 0, 2), localOnly: true}
+	res, ok := r.crl()
+	if !ok {
+		res = r.unknown()
+	}
+	res.Attempts = r.attempts
+	return res
 }
 
 func (e *Engine) check(r *run) Result {
@@ -322,6 +351,9 @@ func (r *run) fromURL(url string, delta bool, dp *distPoint) (crlUse, bool) {
 	kind := "crl"
 	if delta {
 		kind = "delta-crl"
+	}
+	if r.localOnly {
+		return crlUse{}, false
 	}
 	if _, err := r.e.fetch.checkURL(url); err != nil {
 		r.fail(kind, url, err, 0)

@@ -16,6 +16,10 @@ type LoadedCRL struct {
 	// opposed to fetched and refreshed by the Engine itself.
 	Local      bool
 	NextUpdate time.Time // zero when the CRL has none
+	// CRL is the parsed CRL itself (shared, immutable but for its
+	// signature memo), for `certgate check` and `lint` to report on what
+	// the engine holds rather than parse the file a second time.
+	CRL *CRL
 }
 
 // LoadedCRLs lists the local CRLs and the fetched CRLs in the cache,
@@ -25,13 +29,13 @@ func (e *Engine) LoadedCRLs() []LoadedCRL {
 	var out []LoadedCRL
 	for _, ls := range e.local { // immutable after New
 		for _, l := range ls {
-			out = append(out, LoadedCRL{Source: l.path, Issuer: l.crl.Issuer.String(), Local: true, NextUpdate: l.crl.NextUpdate})
+			out = append(out, LoadedCRL{Source: l.path, Issuer: l.crl.Issuer.String(), Local: true, NextUpdate: l.crl.NextUpdate, CRL: l.crl})
 		}
 	}
 	e.mu.RLock()
 	for u, ent := range e.crls {
 		if st := ent.state.Load(); st != nil {
-			out = append(out, LoadedCRL{Source: u, Issuer: st.crl.Issuer.String(), NextUpdate: st.crl.NextUpdate})
+			out = append(out, LoadedCRL{Source: u, Issuer: st.crl.Issuer.String(), NextUpdate: st.crl.NextUpdate, CRL: st.crl})
 		}
 	}
 	e.mu.RUnlock()

@@ -240,10 +240,9 @@ func (v *Verifier) evaluate(ctx context.Context, path []*x509.Certificate, at ti
 	}
 
 	// 1. Signatures: each certificate is signed by the next one's key.
-	for i := 0; i < last && !sigsVerified; i++ {
-		if err := checkSignature(path[i], path[i+1]); err != nil {
-			return fail(stageSignature, substatus.CertUntrusted, substatus.TrustECertSignature, i, ErrSignature,
-				"the signature of %s does not verify with the public key of its issuer %q: %v", describe(path[i]), path[i+1].Subject.String(), err)
+	if !sigsVerified {
+		if o := signatureFailure(path); o != nil {
+			return o, stageSignature
 		}
 	}
 
@@ -573,4 +572,77 @@ func describe(c *x509.Certificate) string {
 		name = "(empty subject, serial " + serialHex(c) + ")"
 	}
 	return fmt.Sprintf("certificate %q", name)
+}
+
+// IsSelfSigned reports whether c names itself as issuer (RFC 5280 7.1
+// name matching) and its own key verifies its signature, by the rules the
+// verifier applies to every signature (SHA-1 accepted, MD5 refused, as
+// crypto/x509's CheckSignature). It is the test New uses to warn about a
+// non-self-signed trust anchor.
+func IsSelfSigned(c *x509.Certificate) bool { return isSelfSigned(c) }
+
+// IsSelfIssued reports whether c's subject and issuer are the same name
+// compared as RFC 5280 7.1 says (not byte for byte).
+func IsSelfIssued(c *x509.Certificate) bool { return selfIssued(c) }
+
+// EKUAllows reports whether c's Extended Key Usage admits want: no EKU
+// extension, or one listing want or anyExtendedKeyUsage (RFC 5280
+// 4.2.1.12). Verify applies it to the leaf and every CA above it (EKU
+// nesting, as CryptoAPI and Go do).
+func EKUAllows(c *x509.Certificate, want x509.ExtKeyUsage) bool { return ekuAllows(c, want) }
+
+// CheckSignature verifies that parent's key signed child, with the rules
+// Verify uses for each link of a chain.
+func CheckSignature(child, parent *x509.Certificate) error { return checkSignature(child, parent) }
+
+// PathOf builds the path from the CA certificate c to a trust anchor
+// through the configured intermediates, as Verify builds client chains:
+// issuer names compared as RFC 5280 7.1 says, candidates whose key
+// identifier matches first, each signature checked by CheckSignature. It
+// returns the first such path (c first, anchor last; just c when c is an
+// anchor), or the outcome Verify gives a client chain that stops at c:
+// 403.16 with CERT_E_CHAINING, CERT_E_UNTRUSTEDROOT or
+// TRUST_E_CERT_SIGNATURE. Validity, usage, constraints and revocation are
+// not checked: they depend on the client chain. `certgate lint` uses it to
+// find configured intermediates that chain to no root.
+func (v *Verifier) PathOf(c *x509.Certificate) ([]*x509.Certificate, *Outcome) {
+	if c == nil {
+		return nil, NoCertificate()
+	}
+	if v.anchorRaw[string(c.Raw)] {
+		return []*x509.Certificate{c}, nil
+	}
+	b := builder{v: v}
+	b.build([]*x509.Certificate{c})
+	var sigFail *Outcome
+	for _, p := range b.complete {
+		o := signatureFailure(p)
+		if o == nil {
+			return p, nil
+		}
+		if sigFail == nil {
+			sigFail = o
+		}
+	}
+	if sigFail != nil {
+		return nil, sigFail
+	}
+	return nil, v.incomplete(b.longestIncomplete(), nil)
+}
+
+// signatureFailure is stage 1 of evaluate: the outcome for the first link
+// of path whose signature does not verify, nil when all do.
+func signatureFailure(path []*x509.Certificate) *Outcome {
+	for i := 0; i < len(path)-1; i++ {
+		if err := checkSignature(path[i], path[i+1]); err != nil {
+			role := RoleIntermediate
+			if i == 0 {
+				role = RoleLeaf
+			}
+			reason := fmt.Sprintf("the signature of %s does not verify with the public key of its issuer %q: %v", describe(path[i]), path[i+1].Subject.String(), err)
+			return &Outcome{Sub: substatus.CertUntrusted, Code: substatus.TrustECertSignature, Element: &Element{Index: i, Role: role, Cert: path[i]},
+				Reason: reason, Chain: path, Err: fmt.Errorf("%w: %s", ErrSignature, reason)}
+		}
+	}
+	return nil
 }
