@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/events"
 	"github.com/certgate/certgate/internal/gateway"
 	"github.com/certgate/certgate/internal/gctune"
 	"github.com/certgate/certgate/internal/metrics"
@@ -83,7 +84,7 @@ func runServe(ctx context.Context, configPath string) error {
 	// log drained, after the last request finished.
 	defer func() {
 		if err := obs.AccessLogs().Close(); err != nil {
-			logger.Error("close access log", "err", err.Error())
+			events.Log(logger, slog.LevelError, events.EventAccessLogCloseFailed, "close access log", slog.String("err", err.Error()))
 		}
 	}()
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -127,7 +128,8 @@ func runServe(ctx context.Context, configPath string) error {
 		}
 		go func() {
 			if err := admin.Serve(aln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				logger.Error("admin listener stopped", "listen", aln.Addr().String(), "err", err.Error())
+				events.Log(logger, slog.LevelError, events.EventAdminListenerFailed, "admin listener stopped",
+					slog.String("listen", aln.Addr().String()), slog.String("err", err.Error()))
 			}
 		}()
 		logger.Info("admin listener", "listen", aln.Addr().String(), "paths", "/metrics /healthz /readyz POST /reload")
