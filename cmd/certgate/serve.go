@@ -126,12 +126,7 @@ func runServe(ctx context.Context, configPath string) error {
 			ReadHeaderTimeout: cfg.Timeouts.ReadHeader,
 			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
 		}
-		go func() {
-			if err := admin.Serve(aln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				events.Log(logger, slog.LevelError, events.EventAdminListenerFailed, "admin listener stopped",
-					slog.String("listen", aln.Addr().String()), slog.String("err", err.Error()))
-			}
-		}()
+		go serveAdmin(logger, admin, aln)
 		logger.Info("admin listener", "listen", aln.Addr().String(), "paths", "/metrics /healthz /readyz POST /reload")
 	}
 	hup := make(chan os.Signal, 1)
@@ -177,6 +172,16 @@ func runServe(ctx context.Context, configPath string) error {
 
 // buildVersion is the module version of this binary, for #Software in the
 // access log and certgate_build_info; "dev" for a local build.
+// serveAdmin serves the admin listener until it is shut down; any other
+// end is logged (admin_listener_failed): metrics and reload are gone while
+// the gateway keeps serving.
+func serveAdmin(logger *slog.Logger, admin *http.Server, ln net.Listener) {
+	if err := admin.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		events.Log(logger, slog.LevelError, events.EventAdminListenerFailed, "admin listener stopped",
+			slog.String("listen", ln.Addr().String()), slog.String("err", err.Error()))
+	}
+}
+
 func buildVersion() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version
