@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"crypto/x509"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/internal/events"
+	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/pki/pkitest"
 	"github.com/certgate/certgate/internal/verify"
 )
@@ -194,6 +196,24 @@ func TestEventsOfSiteBuild(t *testing.T) {
 	})
 }
 
+// TestRevocationEventsCarryTheSite: the gateway gives each site's
+// revocation engine the site's logger, so engine events name the site.
+func TestRevocationEventsCarryTheSite(t *testing.T) {
+	p := newTestPKI(t)
+	now := time.Now()
+	var path string
+	g := startGateway(t, p, opsConfig("server", 16384), func(dir string) {
+		crls := filepath.Join(dir, "crls")
+		if err := os.MkdirAll(crls, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		path = pkitest.WriteFile(t, crls, "sub.crl", p.sub.CRL(t, pki.CRLOptions{ThisUpdate: now.Add(-3 * time.Hour), NextUpdate: now.Add(-2 * time.Hour)}))
+	})
+	oneEvent(t, g.logs, events.EventCRLUnusable, map[string]any{
+		"level": "WARN", "site": "a", "source": path, "issuer": p.sub.Cert.Subject.String(),
+	})
+}
+
 // flakyListener fails its first Accept with a temporary error, then
 // blocks until closed.
 type flakyListener struct {
@@ -275,5 +295,28 @@ func TestEventsOfOperations(t *testing.T) {
 	e = oneEvent(t, o.logs, events.EventAccessLogCloseFailed, map[string]any{"level": "WARN"})
 	if err, _ := e["err"].(string); !strings.Contains(err, "logs") {
 		t.Errorf("access_log_close_failed err = %q", err)
+	}
+}
+
+// TestEventVerifyWarning: a certificate accepted although its revocation
+// status is unknown (on_unavailable: allow) is logged as verify_warning by
+// the observer wired like `certgate serve`.
+func TestEventVerifyWarning(t *testing.T) {
+	p := newTestPKI(t)
+	yaml := strings.Replace(opsConfig("server", 16384), "revocation: {mode: cache-only, crls: crls}",
+		"revocation: {mode: cache-only, crls: crls, on_unavailable: allow}", 1)
+	o := startObserved(t, p, yaml)
+	// An issuing CA without a CRL: its leaf's status is unknown.
+	other := p.root.Intermediate(t, "Issuing CA Without CRL")
+	carol := other.Client(t, "carol")
+	res := o.do(t, request{sni: "a.example.test", path: "/", cert: carol, chain: []*x509.Certificate{other.Cert}})
+	if res.status != http.StatusOK {
+		t.Fatalf("status %d, want 200 (allowed while unavailable)", res.status)
+	}
+	e := oneEvent(t, o.logs, events.EventVerifyWarning, map[string]any{
+		"level": "WARN", "site": "a", "cert.sha256": verify.Fingerprint(carol.Cert),
+	})
+	if w, _ := e["warning"].(string); !strings.Contains(w, "on_unavailable is allow") {
+		t.Errorf("warning = %q", w)
 	}
 }
