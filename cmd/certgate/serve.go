@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/events"
 	"github.com/certgate/certgate/internal/gateway"
 	"github.com/certgate/certgate/internal/gctune"
 	"github.com/certgate/certgate/internal/metrics"
@@ -83,7 +84,7 @@ func runServe(ctx context.Context, configPath string) error {
 	// log drained, after the last request finished.
 	defer func() {
 		if err := obs.AccessLogs().Close(); err != nil {
-			logger.Error("close access log", "err", err.Error())
+			events.Log(logger, slog.LevelError, events.EventAccessLogCloseFailed, "close access log", slog.String("err", err.Error()))
 		}
 	}()
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -125,11 +126,7 @@ func runServe(ctx context.Context, configPath string) error {
 			ReadHeaderTimeout: cfg.Timeouts.ReadHeader,
 			ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
 		}
-		go func() {
-			if err := admin.Serve(aln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				logger.Error("admin listener stopped", "listen", aln.Addr().String(), "err", err.Error())
-			}
-		}()
+		go serveAdmin(logger, admin, aln)
 		logger.Info("admin listener", "listen", aln.Addr().String(), "paths", "/metrics /healthz /readyz POST /reload")
 	}
 	hup := make(chan os.Signal, 1)
@@ -175,6 +172,16 @@ func runServe(ctx context.Context, configPath string) error {
 
 // buildVersion is the module version of this binary, for #Software in the
 // access log and certgate_build_info; "dev" for a local build.
+// serveAdmin serves the admin listener until it is shut down; any other
+// end is logged (admin_listener_failed): metrics and reload are gone while
+// the gateway keeps serving.
+func serveAdmin(logger *slog.Logger, admin *http.Server, ln net.Listener) {
+	if err := admin.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		events.Log(logger, slog.LevelError, events.EventAdminListenerFailed, "admin listener stopped",
+			slog.String("listen", ln.Addr().String()), slog.String("err", err.Error()))
+	}
+}
+
 func buildVersion() string {
 	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
 		return bi.Main.Version

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/events"
 )
 
 // Rollover policies, as spelled in config (access_log.rollover).
@@ -469,7 +470,8 @@ func (w *Writer) flush() bool {
 	w.written.Add(w.pending)
 	w.pending = 0
 	if w.lastErr != nil {
-		w.opts.Logger.Info("access log writable again", "dir", w.opts.Dir, "after", w.lastErr.Error())
+		events.Log(w.opts.Logger, slog.LevelInfo, events.EventAccessLogRecovered, "access log writable again",
+			slog.String("dir", w.opts.Dir), slog.String("after", w.lastErr.Error()))
 		w.lastErr = nil
 	}
 	return true
@@ -482,7 +484,8 @@ func (w *Writer) fail(err error) {
 		w.closeErr = err
 	}
 	if w.lastErr == nil {
-		w.opts.Logger.Error("access log write failed; lines are being lost", "dir", w.opts.Dir, "err", err.Error())
+		events.Log(w.opts.Logger, slog.LevelError, events.EventAccessLogWriteFailed, "access log write failed; lines are being lost",
+			slog.String("dir", w.opts.Dir), slog.String("err", err.Error()))
 	}
 	w.lastErr = err
 	if w.f != nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -347,7 +348,7 @@ func TestWriteFailureIsCountedAndRecovers(t *testing.T) {
 	dir := filepath.Join(base, "logs")
 	var logBuf bytes.Buffer
 	var logMu sync.Mutex
-	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: &logBuf, mu: &logMu}, nil))
+	logger := slog.New(slog.NewJSONHandler(&lockedWriter{w: &logBuf, mu: &logMu}, nil))
 	w := openTest(t, Options{Dir: dir, Now: clk.Now, Logger: logger})
 
 	// The directory disappears (unmounted volume): lines are lost, counted
@@ -380,8 +381,12 @@ func TestWriteFailureIsCountedAndRecovers(t *testing.T) {
 	logMu.Lock()
 	out := logBuf.String()
 	logMu.Unlock()
-	if strings.Count(out, "access log write failed") != 1 || !strings.Contains(out, "access log writable again") {
-		t.Errorf("log = %q, want one failure and one recovery message", out)
+	// One access_log_write_failed (Error) per failure streak, then one
+	// access_log_recovered (Info), both naming the directory.
+	failed := `"level":"ERROR","msg":"access log write failed; lines are being lost","event":"access_log_write_failed","dir":` + strconv.Quote(dir)
+	recovered := `"level":"INFO","msg":"access log writable again","event":"access_log_recovered","dir":` + strconv.Quote(dir)
+	if strings.Count(out, failed) != 1 || strings.Count(out, recovered) != 1 {
+		t.Errorf("log = %q, want one access_log_write_failed and one access_log_recovered event", out)
 	}
 }
 

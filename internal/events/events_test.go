@@ -1,4 +1,4 @@
-package events
+package events_test
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certgate/certgate/internal/events"
 	"github.com/certgate/certgate/internal/issuerlist"
 	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/pki/pkitest"
@@ -127,14 +128,14 @@ func TestClientCertRejected(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l, read := capture(t)
-			ClientCertRejected(l, "portal", tt.o, slog.String("request_id", "abc123"))
+			events.ClientCertRejected(l, "portal", tt.o, slog.String("request_id", "abc123"))
 			entries := read()
 			if len(entries) != 1 {
 				t.Fatalf("%d entries, want 1", len(entries))
 			}
 			e := entries[0]
 			want := map[string]any{
-				"level": tt.level, "event": EventClientCertRejected, "site": "portal", "substatus": tt.sub,
+				"level": tt.level, "event": events.EventClientCertRejected, "site": "portal", "substatus": tt.sub,
 				"code": tt.code, "win32": tt.win32, "request_id": "abc123",
 			}
 			for k, v := range want {
@@ -171,20 +172,20 @@ func TestDowngradeAndWarnings(t *testing.T) {
 	o := &verify.Outcome{Sub: substatus.OK, Chain: []*x509.Certificate{f.alice.Cert, f.inter.Cert, f.root.Cert},
 		Warnings: []string{"revocation unavailable for intermediate 1, allowed by on_unavailable: allow", "anchor not self-signed"}}
 	l, read := capture(t)
-	VerifyWarnings(l, "portal", o)
+	events.VerifyWarnings(l, "portal", o.Warnings, o.Leaf())
 	rejected := &verify.Outcome{Sub: substatus.CertUntrusted, Code: substatus.CertEUntrustedRoot, Reason: "untrusted", Chain: []*x509.Certificate{f.mallory.Cert}}
-	AnonymousDowngrade(l, "portal", rejected, slog.String("path", "/public"))
+	events.AnonymousDowngrade(l, "portal", rejected, slog.String("path", "/public"))
 	entries := read()
 	if len(entries) != 3 {
 		t.Fatalf("%d entries, want 2 warnings and 1 downgrade", len(entries))
 	}
 	for i := 0; i < 2; i++ {
-		if entries[i]["level"] != "WARN" || entries[i]["event"] != EventVerifyWarning || entries[i]["warning"] != o.Warnings[i] {
+		if entries[i]["level"] != "WARN" || entries[i]["event"] != events.EventVerifyWarning || entries[i]["warning"] != o.Warnings[i] {
 			t.Errorf("warning %d = %v", i, entries[i])
 		}
 	}
 	d := entries[2]
-	if d["level"] != "INFO" || d["event"] != EventAnonymousDowngrade || d["substatus"] != "403.16" || d["path"] != "/public" ||
+	if d["level"] != "INFO" || d["event"] != events.EventAnonymousDowngrade || d["substatus"] != "403.16" || d["path"] != "/public" ||
 		get(d, "cert.sha256") != verify.Fingerprint(f.mallory.Cert) {
 		t.Errorf("downgrade = %v", d)
 	}
@@ -201,9 +202,9 @@ func TestIssuerListEvents(t *testing.T) {
 		t.Fatalf("fixture: %d dropped, want 2", len(r.Dropped))
 	}
 	l, read := capture(t)
-	IssuerListTruncated(l, "portal", max, r)
-	IssuerListTruncated(l, "portal", max, issuerlist.Truncate(cas, 0)) // nothing dropped: no event
-	IssuerListLarge(l, "portal", 20000, 16384, 140)
+	events.IssuerListTruncated(l, max, r.Bytes, r.TotalBytes, len(r.Kept), r.Dropped)
+	events.IssuerListTruncated(l, max, 0, 0, 0, issuerlist.Truncate(cas, 0).Dropped) // nothing dropped: no event
+	events.IssuerListLarge(l, 20000, 16384, 140)
 	entries := read()
 	if len(entries) != 2 {
 		t.Fatalf("%d entries, want 2", len(entries))
@@ -211,7 +212,7 @@ func TestIssuerListEvents(t *testing.T) {
 	e := entries[0]
 	subjects, _ := e["dropped_subjects"].([]any)
 	sums, _ := e["dropped_sha256"].([]any)
-	if e["level"] != "WARN" || e["event"] != EventIssuerListTruncated || e["dropped"] != 2.0 || e["kept"] != 2.0 ||
+	if e["level"] != "WARN" || e["event"] != events.EventIssuerListTruncated || e["dropped"] != 2.0 || e["kept"] != 2.0 ||
 		len(subjects) != 2 || subjects[0] != cas[2].Subject.String() || subjects[1] != cas[3].Subject.String() ||
 		len(sums) != 2 || sums[1] != verify.Fingerprint(cas[3]) {
 		t.Errorf("truncation event = %v", e)
@@ -219,7 +220,7 @@ func TestIssuerListEvents(t *testing.T) {
 	if !strings.Contains(e["msg"].(string), "2 of 4 CAs not sent") {
 		t.Errorf("msg = %q", e["msg"])
 	}
-	if g := entries[1]; g["event"] != EventIssuerListLarge || g["bytes"] != 20000.0 || g["warn_bytes"] != 16384.0 {
+	if g := entries[1]; g["event"] != events.EventIssuerListLarge || g["bytes"] != 20000.0 || g["warn_bytes"] != 16384.0 {
 		t.Errorf("large event = %v", g)
 	}
 }
@@ -235,21 +236,25 @@ func TestOperatorWarnings(t *testing.T) {
 		event string
 		attrs map[string]any
 	}{
-		{"non self-signed root", func(l *slog.Logger) { NonSelfSignedRoot(l, "portal", f.inter.Cert) },
-			"WARN", EventNonSelfSignedRoot, map[string]any{"cert.subject": f.inter.Cert.Subject.String(), "cert.issuer": f.root.Cert.Subject.String()}},
+		{"non self-signed root", func(l *slog.Logger) { events.NonSelfSignedRoot(l, f.inter.Cert) },
+			"WARN", events.EventNonSelfSignedRoot, map[string]any{"cert.subject": f.inter.Cert.Subject.String(), "cert.issuer": f.root.Cert.Subject.String()}},
 		{"crl fetch failed", func(l *slog.Logger) {
-			CRLFetchFailed(l, "http://ca.example/inter.crl", errors.New("status 404"), slog.String("issuer", "CN=Example Issuing CA"))
-		}, "WARN", EventCRLFetchFailed, map[string]any{"source": "http://ca.example/inter.crl", "err": "status 404", "issuer": "CN=Example Issuing CA"}},
-		{"crl near next update", func(l *slog.Logger) { CRLNearNextUpdate(l, "/etc/certgate/root.crl", now.Add(90*time.Minute), now) },
-			"WARN", EventCRLNearNextUpdate, map[string]any{"source": "/etc/certgate/root.crl", "remaining": float64(90 * time.Minute), "next_update": "2026-11-23T19:30:00Z"}},
-		{"crl past next update", func(l *slog.Logger) { CRLNearNextUpdate(l, "/etc/certgate/root.crl", now.Add(-time.Minute), now) },
-			"ERROR", EventCRLNearNextUpdate, map[string]any{"msg": "crl past its next update"}},
-		{"server cert near expiry", func(l *slog.Logger) { CertNearExpiry(l, "server", "portal", server.Cert, now) },
-			"WARN", EventCertNearExpiry, map[string]any{"kind": "server", "site": "portal", "cert.sha256": verify.Fingerprint(server.Cert), "remaining": float64(10 * 24 * time.Hour)}},
-		{"ca expired", func(l *slog.Logger) {
-			CertNearExpiry(l, "ca", "portal", f.root.Cert, f.root.Cert.NotAfter.Add(time.Hour))
+			events.CRLFetchFailed(l, "http://ca.example/inter.crl", errors.New("status 404"), slog.String("issuer", "CN=Example Issuing CA"))
+		}, "WARN", events.EventCRLFetchFailed, map[string]any{"source": "http://ca.example/inter.crl", "err": "status 404", "issuer": "CN=Example Issuing CA"}},
+		{"crl near next update", func(l *slog.Logger) {
+			events.CRLNearNextUpdate(l, "/etc/certgate/root.crl", now.Add(90*time.Minute), now)
 		},
-			"ERROR", EventCertNearExpiry, map[string]any{"kind": "ca", "msg": "ca certificate expired"}},
+			"WARN", events.EventCRLNearNextUpdate, map[string]any{"source": "/etc/certgate/root.crl", "remaining": float64(90 * time.Minute), "next_update": "2026-11-23T19:30:00Z"}},
+		{"crl past next update", func(l *slog.Logger) {
+			events.CRLNearNextUpdate(l, "/etc/certgate/root.crl", now.Add(-time.Minute), now)
+		},
+			"ERROR", events.EventCRLNearNextUpdate, map[string]any{"msg": "crl past its next update"}},
+		{"server cert near expiry", func(l *slog.Logger) { events.CertNearExpiry(l, "server", "portal", server.Cert, now) },
+			"WARN", events.EventCertNearExpiry, map[string]any{"kind": "server", "site": "portal", "cert.sha256": verify.Fingerprint(server.Cert), "remaining": float64(10 * 24 * time.Hour)}},
+		{"ca expired", func(l *slog.Logger) {
+			events.CertNearExpiry(l, "ca", "portal", f.root.Cert, f.root.Cert.NotAfter.Add(time.Hour))
+		},
+			"ERROR", events.EventCertNearExpiry, map[string]any{"kind": "ca", "msg": "ca certificate expired"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -275,16 +280,16 @@ func TestOperatorWarnings(t *testing.T) {
 
 func TestNilAndDisabled(t *testing.T) {
 	// A nil logger and a level filter both cost nothing and never panic.
-	ClientCertRejected(nil, "s", verify.NoCertificate())
-	CertNearExpiry(nil, "ca", "s", nil, now)
+	events.ClientCertRejected(nil, "s", verify.NoCertificate())
+	events.CertNearExpiry(nil, "ca", "s", nil, now)
 	var buf bytes.Buffer
 	l := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelError}))
-	ClientCertRejected(l, "s", verify.NoCertificate())
-	VerifyWarnings(l, "s", nil)
+	events.ClientCertRejected(l, "s", verify.NoCertificate())
+	events.VerifyWarnings(l, "s", nil, nil)
 	if buf.Len() != 0 {
 		t.Errorf("Info event written at level Error: %s", buf.String())
 	}
-	if a := Cert("cert", nil); a.Value.String() != "none" {
-		t.Errorf("Cert(nil) = %v", a)
+	if a := events.Cert("cert", nil); a.Value.String() != "none" {
+		t.Errorf("events.Cert(nil) = %v", a)
 	}
 }

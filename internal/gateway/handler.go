@@ -37,7 +37,6 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	cs := connFrom(r.Context())
 	if cs == nil || r.TLS == nil {
-		s.logger.Error("serve request: "+ErrNoConnState.Error(), "request_id", ev.ID, "client", r.RemoteAddr)
 		s.refuse(rec, r, ev, nil, problem{Sub: substatus.InternalServerError, Reason: ErrNoConnState.Error()})
 		return
 	}
@@ -139,7 +138,7 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, ev *RequestEvent
 		}
 		attrs := append(requestAttrs(ev, r), slog.String("site", ev.Site),
 			slog.String("substatus", p.Sub.String()), slog.String("reason", p.Reason))
-		s.logger.LogAttrs(r.Context(), level, "request refused", attrs...)
+		events.Log(s.logger, level, events.EventRequestRefused, "request refused", attrs...)
 	}
 	writeProblem(w, r, p)
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/events"
 	"github.com/certgate/certgate/internal/issuerlist"
 	"github.com/certgate/certgate/internal/verify"
 )
@@ -87,8 +88,8 @@ func (l *IssuerList) OverWarn() bool { return l.Send && l.Bytes > l.WarnBytes }
 // Truncated reports whether CAs were dropped to fit MaxBytes.
 func (l *IssuerList) Truncated() bool { return l.Send && len(l.Dropped) > 0 }
 
-// log logs the list's findings at Warn, one event per dropped CA, and
-// returns them as text.
+// log logs the list's findings (issuer_list_large, issuer_list_truncated
+// naming every dropped CA) and returns them as text, one per dropped CA.
 func (l *IssuerList) log(log *slog.Logger, field string) []string {
 	if !l.Send {
 		return nil
@@ -96,16 +97,15 @@ func (l *IssuerList) log(log *slog.Logger, field string) []string {
 	var out []string
 	if l.OverWarn() {
 		msg := fmt.Sprintf("issuer list is %d bytes, more than warn_bytes %d: some clients and middleboxes fail on a CertificateRequest this large", l.Bytes, l.WarnBytes)
-		log.Warn(msg, "field", field, "bytes", l.Bytes, "warn_bytes", l.WarnBytes, "cas", len(l.Kept))
+		events.IssuerListLarge(log, l.Bytes, l.WarnBytes, len(l.Kept), slog.String("field", field))
 		out = append(out, msg)
 	}
 	for i, c := range l.Dropped {
 		pos := len(l.Kept) + i
 		msg := fmt.Sprintf("issuer list truncated at max_bytes %d: CA %d %q (sha256 %s) is not sent; browsers will not offer certificates that chain only to it",
 			l.MaxBytes, pos, c.Subject.String(), verify.Fingerprint(c))
-		log.Warn(msg, "field", field, "max_bytes", l.MaxBytes, "total_bytes", l.TotalBytes,
-			"position", pos, "subject", c.Subject.String(), "sha256", verify.Fingerprint(c))
 		out = append(out, msg)
 	}
+	events.IssuerListTruncated(log, l.MaxBytes, l.Bytes, l.TotalBytes, len(l.Kept), l.Dropped, slog.String("field", field))
 	return out
 }

@@ -6,10 +6,10 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/certgate/certgate/internal/events"
 	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/pki/pkitest"
 	"github.com/certgate/certgate/internal/verify"
@@ -154,9 +154,9 @@ func bigCAs(t *testing.T, n int) []*x509.Certificate {
 }
 
 // TestIssuerListSizeLimits: past warn_bytes a warning with the size is
-// logged; past max_bytes the list is cut from the end, in configured
-// order, a warning names each dropped CA (subject and SHA-256), and the
-// client receives exactly the kept names.
+// logged (issuer_list_large); past max_bytes the list is cut from the end,
+// in configured order, one issuer_list_truncated event names every dropped
+// CA (subject and SHA-256), and the client receives exactly the kept names.
 func TestIssuerListSizeLimits(t *testing.T) {
 	p := newTestPKI(t)
 	cas := bigCAs(t, 12)
@@ -190,33 +190,41 @@ sites:
 		t.Fatalf("list: kept %d dropped %d bytes %d total %d; want %d %d %d %d", len(il.Kept), len(il.Dropped), il.Bytes, il.TotalBytes, keep, len(cas)-keep, max7, size)
 	}
 
-	var warned bool
-	dropped := map[string]bool{}
+	// One issuer_list_large and one issuer_list_truncated event, through
+	// the site build, with the attributes docs/operations.md lists.
+	var large, truncated []map[string]any
 	for _, r := range g.logs.records(t) {
-		if r["level"] != "WARN" {
-			continue
-		}
-		if strings.Contains(r["msg"].(string), "more than warn_bytes") && r["bytes"] == float64(max7) && r["warn_bytes"] == float64(warnAt) {
-			warned = true
-		}
-		if strings.Contains(r["msg"].(string), "issuer list truncated") {
-			// The message names the CA by quoted subject and fingerprint.
-			msg, subject, sum := r["msg"].(string), r["subject"].(string), r["sha256"].(string)
-			dropped[sum] = strings.Contains(msg, strconv.Quote(subject)) && strings.Contains(msg, sum)
+		switch r["event"] {
+		case events.EventIssuerListLarge:
+			large = append(large, r)
+		case events.EventIssuerListTruncated:
+			truncated = append(truncated, r)
 		}
 	}
-	if !warned {
-		t.Errorf("no warn_bytes warning with the size in the log:\n%s", g.logs)
+	if len(large) != 1 {
+		t.Fatalf("%d issuer_list_large events, want 1:\n%s", len(large), g.logs)
 	}
-	for _, c := range cas[keep:] {
-		if named, ok := dropped[verify.Fingerprint(c)]; !ok || !named {
-			// ok: logged with the sha256 attribute; named: the message
-			// quotes the subject and fingerprint.
-			t.Errorf("no truncation warning naming dropped CA %q (logged %v, subject in message %v)", c.Subject, ok, named)
+	if r := large[0]; r["level"] != "WARN" || r["site"] != "big" || r["bytes"] != float64(max7) || r["warn_bytes"] != float64(warnAt) ||
+		r["cas"] != float64(keep) || r["field"] != "sites[0].client_auth.issuer_list" {
+		t.Errorf("issuer_list_large = %v", r)
+	}
+	if len(truncated) != 1 {
+		t.Fatalf("%d issuer_list_truncated events, want 1:\n%s", len(truncated), g.logs)
+	}
+	r := truncated[0]
+	if r["level"] != "WARN" || r["site"] != "big" || r["max_bytes"] != float64(max7+1) || r["bytes"] != float64(max7) ||
+		r["total_bytes"] != float64(size) || r["kept"] != float64(keep) || r["dropped"] != float64(len(cas)-keep) {
+		t.Errorf("issuer_list_truncated = %v", r)
+	}
+	subjects, _ := r["dropped_subjects"].([]any)
+	sums, _ := r["dropped_sha256"].([]any)
+	if len(subjects) != len(cas)-keep || len(sums) != len(cas)-keep {
+		t.Fatalf("dropped_subjects %v, dropped_sha256 %v: want %d each", subjects, sums, len(cas)-keep)
+	}
+	for i, c := range cas[keep:] {
+		if subjects[i] != c.Subject.String() || sums[i] != verify.Fingerprint(c) {
+			t.Errorf("dropped CA %d = %v %v, want %q %s", i, subjects[i], sums[i], c.Subject, verify.Fingerprint(c))
 		}
-	}
-	if len(dropped) != len(cas)-keep {
-		t.Errorf("%d truncation warnings, want %d", len(dropped), len(cas)-keep)
 	}
 	if len(g.snap.Warnings) != 1+len(cas)-keep {
 		t.Errorf("snapshot warnings = %d, want %d: %q", len(g.snap.Warnings), 1+len(cas)-keep, g.snap.Warnings)

@@ -9,6 +9,8 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/certgate/certgate/internal/events"
 )
 
 // handshakeListener accepts TCP connections and completes the TLS handshake
@@ -50,7 +52,8 @@ func (l *handshakeListener) acceptLoop() {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				l.srv.logger.Error("accept connection: retrying", "err", err, "retry_in", backoff)
+				events.Log(l.srv.logger, slog.LevelError, events.EventAcceptFailed, "accept connection: retrying",
+					slog.String("err", err.Error()), slog.Duration("retry_in", backoff))
 				select {
 				case <-time.After(backoff):
 				case <-l.ctx.Done():
@@ -136,8 +139,8 @@ func (l *handshakeListener) handshakeFailed(raw net.Conn, tc *tls.Conn, ev *Hand
 	if errors.Is(ev.Err, io.EOF) {
 		level = slog.LevelDebug // connected and left: health checks, port scans
 	}
-	l.srv.logger.Log(context.Background(), level, "tls handshake failed",
-		"client", ev.Remote.String(), "err", ev.Err, "duration", ev.Duration)
+	events.Log(l.srv.logger, level, events.EventTLSHandshakeFailed, "tls handshake failed",
+		slog.String("client", ev.Remote.String()), slog.String("err", ev.Err.Error()), slog.Duration("duration", ev.Duration))
 }
 
 func looksLikeHTTP(hdr [5]byte) bool {

@@ -105,7 +105,7 @@ func (o *Observer) verify(ev *VerifyEvent) {
 	// its warnings) by the handler; an accepted one with warnings (such as
 	// revocation unavailable but allowed) would otherwise go unnoticed.
 	if ev.Outcome != nil && ev.Outcome.OK() {
-		events.VerifyWarnings(o.logger, ev.Site, ev.Outcome)
+		events.VerifyWarnings(o.logger, ev.Site, ev.Outcome.Warnings, ev.Outcome.Leaf())
 	}
 }
 

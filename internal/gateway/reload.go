@@ -81,7 +81,8 @@ func (r *Reloader) Reload() error {
 	err := r.reload()
 	r.metrics.Reload(err == nil)
 	if err != nil {
-		r.logger.Error("reload refused; the previous configuration keeps serving", "config", r.path, "err", err.Error())
+		events.Log(r.logger, slog.LevelError, events.EventReloadFailed, "reload refused; the previous configuration keeps serving",
+			slog.String("config", r.path), slog.String("err", err.Error()))
 		return err
 	}
 	r.logger.Info("configuration reloaded", "config", r.path, "duration", time.Since(start))
@@ -117,7 +118,7 @@ func (r *Reloader) reload() error {
 	if r.obs != nil {
 		r.obs.SetAccessLogs(logs)
 		if err := prevLogs.CloseUnused(logs); err != nil {
-			r.logger.Warn("close access log after reload", "err", err.Error())
+			events.Log(r.logger, slog.LevelWarn, events.EventAccessLogCloseFailed, "close access log after reload", slog.String("err", err.Error()))
 		}
 	}
 	r.published(snap)
@@ -129,7 +130,8 @@ func (r *Reloader) reload() error {
 func (r *Reloader) notApplied(old, cfg *config.Config) {
 	warn := func(field, was, now string) {
 		if was != now {
-			r.logger.Warn("setting changed but needs a restart to apply", "field", field, "running", was, "configured", now)
+			events.Log(r.logger, slog.LevelWarn, events.EventRestartRequired, "setting changed but needs a restart to apply",
+				slog.String("field", field), slog.String("running", was), slog.String("configured", now))
 		}
 	}
 	warn("listen", old.Listen, cfg.Listen)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/certgate/certgate/internal/certfile"
 	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/events"
 	"github.com/certgate/certgate/internal/mapping"
 	"github.com/certgate/certgate/internal/revocation"
 	sitebuild "github.com/certgate/certgate/internal/site"
@@ -258,8 +259,10 @@ func buildSite(cfg *config.Config, i int, logger *slog.Logger, bo BuildOptions) 
 			site.closeRevocation()
 			return nil, nil, cfg.FieldErr(p+".client_auth.trust", err)
 		}
+		for _, c := range site.Verifier.NonSelfSignedAnchors() {
+			events.NonSelfSignedRoot(log, c, slog.String("field", p+".client_auth.trust.roots"))
+		}
 		for _, w := range site.Verifier.Warnings() {
-			log.Warn("trust store: "+w, "field", p+".client_auth.trust.roots")
 			warns = append(warns, fmt.Sprintf("site %q: %s", site.Name, w))
 		}
 	}

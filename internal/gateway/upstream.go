@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/certgate/certgate/internal/events"
 	"github.com/certgate/certgate/internal/forward"
 	"github.com/certgate/certgate/internal/substatus"
 )
@@ -32,7 +33,10 @@ func newProxy(site *Site, target *url.URL, timeout time.Duration, logger *slog.L
 			forwardIdentity(pr.Out.Header, site, IdentityFrom(pr.In.Context()))
 		},
 		Transport: tr,
-		ErrorLog:  slog.NewLogLogger(logger.Handler(), slog.LevelError),
+		// What the proxy logs on its own (a response body that broke off
+		// mid-copy) is an upstream failure too.
+		ErrorLog: slog.NewLogLogger(logger.Handler().WithAttrs([]slog.Attr{
+			events.Attr(events.EventUpstreamFailed), slog.String("site", site.Name)}), slog.LevelError),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			id := IdentityFrom(r.Context())
 			reqID := ""
@@ -45,8 +49,9 @@ func newProxy(site *Site, target *url.URL, timeout time.Duration, logger *slog.L
 				w.WriteHeader(http.StatusBadGateway)
 				return
 			}
-			logger.Error("proxy to upstream failed", "request_id", reqID, "site", site.Name,
-				"upstream", target.String(), "method", r.Method, "path", r.URL.Path, "err", err)
+			events.Log(logger, slog.LevelError, events.EventUpstreamFailed, "proxy to upstream failed",
+				slog.String("request_id", reqID), slog.String("site", site.Name), slog.String("upstream", target.Redacted()),
+				slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.String("err", err.Error()))
 			writeProblem(w, r, problem{
 				Sub: substatus.BadGateway, RequestID: reqID,
 				Detailed: site.Config.DetailedErrors || connFrom(r.Context()).fromLoopback(),

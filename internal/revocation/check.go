@@ -7,10 +7,12 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/certgate/certgate/internal/dname"
+	"github.com/certgate/certgate/internal/events"
 )
 
 var (
@@ -224,7 +226,7 @@ func (r *run) baseFor(dp *distPoint, locals []*localCRL, covered ReasonFlags) (c
 		}
 		if err != nil {
 			if !errors.Is(err, ErrCRLScope) && l.warned.CompareAndSwap(false, true) {
-				r.e.log.Warn("ignoring local CRL", "file", l.path, "issuer", l.crl.Issuer.String(), "error", err)
+				events.SourceFailed(r.e.log, events.EventCRLUnusable, "ignoring local CRL", l.path, err, slog.String("issuer", l.crl.Issuer.String()))
 			}
 			localErrs = append(localErrs, failure{kind: "file", source: l.path, err: err})
 			continue

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/internal/dname"
+	"github.com/certgate/certgate/internal/events"
 )
 
 // fetchCRL fetches, verifies and caches the CRL of ent. Concurrent calls
@@ -58,7 +59,7 @@ func (e *Engine) doFetchCRL(ctx context.Context, ent *crlEntry, issuer *x509.Cer
 		if st := ent.state.Load(); st != nil {
 			ent.nextRefresh.Store(now.Add(retryGap(st.crl.NextUpdate, now)).UnixNano())
 		}
-		e.log.Warn("ignoring CRL", "url", ent.url, "error", err)
+		events.CRLFetchFailed(e.log, ent.url, err)
 		return nil, err
 	}
 	st := newCRLState(c, ent.url, now, false)
@@ -71,7 +72,7 @@ func (e *Engine) doFetchCRL(ctx context.Context, ent *crlEntry, issuer *x509.Cer
 	e.scheduleCRL(ent, st, now)
 	if e.disk != nil {
 		if err := e.disk.put(diskMeta{Kind: "crl", Key: ent.url, Source: ent.url, FetchedAt: now}, der); err != nil {
-			e.log.Warn("could not write the revocation disk cache", "url", ent.url, "error", err)
+			events.SourceFailed(e.log, events.EventRevocationCache, "could not write the revocation disk cache", ent.url, err)
 		}
 	}
 	e.log.Debug("fetched CRL", "url", ent.url, "crl", c.describe())

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sync/singleflight"
 
 	"github.com/certgate/certgate/internal/dname"
+	"github.com/certgate/certgate/internal/events"
 )
 
 // Engine is the revocation Checker: CRLs (local files, distribution points,
@@ -216,13 +217,13 @@ func (e *Engine) loadLocal(path string) error {
 				// publishing a CRL with a new critical extension must not
 				// stop the gateway from starting. The certificates it
 				// would cover get Unknown with this reason.
-				e.log.Warn("ignoring CRL", "file", name, "issuer", c.Issuer.String(), "error", c.unusable)
+				events.SourceFailed(e.log, events.EventCRLUnusable, "ignoring CRL", name, c.unusable, slog.String("issuer", c.Issuer.String()))
 			} else {
 				e.verifyAtLoad(c, name)
 			}
 			if !c.NextUpdate.IsZero() && e.now().After(c.NextUpdate) {
-				e.log.Warn("local CRL is past its next update; it will only be used to check times before that",
-					"file", name, "issuer", c.Issuer.String(), "next_update", c.NextUpdate)
+				events.SourceFailed(e.log, events.EventCRLUnusable, "local CRL is past its next update; it will only be used to check times before that",
+					name, nil, slog.String("issuer", c.Issuer.String()), slog.Time("next_update", c.NextUpdate.UTC()))
 			}
 			k := dname.Key(c.RawIssuer)
 			e.local[k] = append(e.local[k], &localCRL{crl: c, path: name,
@@ -277,8 +278,8 @@ func (e *Engine) verifyAtLoad(c *CRL, name string) {
 	if tried {
 		// It may still be signed by a separate CRL-signing certificate
 		// that only a chain check can validate (RFC 5280 6.3.3 (f)).
-		e.log.Warn("CRL not signed by the configured CA of its issuer name", "file", name,
-			"issuer", c.Issuer.String(), "error", errors.Join(errs...))
+		events.SourceFailed(e.log, events.EventCRLUnusable, "CRL not signed by the configured CA of its issuer name", name,
+			errors.Join(errs...), slog.String("issuer", c.Issuer.String()))
 	}
 }
 
@@ -287,14 +288,14 @@ func (e *Engine) verifyAtLoad(c *CRL, name string) {
 func (e *Engine) loadDisk() {
 	items, errs := e.disk.loadAll()
 	for _, err := range errs {
-		e.log.Warn("ignoring revocation cache item", "error", err)
+		events.SourceFailed(e.log, events.EventRevocationCache, "ignoring revocation cache item", e.opts.CacheDir, err)
 	}
 	for _, it := range items {
 		switch it.meta.Kind {
 		case "crl":
 			c, err := ParseCRL(it.der, nil)
 			if err != nil {
-				e.log.Warn("ignoring cached CRL", "file", it.path, "url", it.meta.Key, "error", err)
+				events.SourceFailed(e.log, events.EventRevocationCache, "ignoring cached CRL", it.path, err, slog.String("url", it.meta.Key))
 				continue
 			}
 			e.verifyAtLoad(c, it.path)
@@ -439,7 +440,7 @@ func (e *Engine) refreshCRL(ctx context.Context, ent *crlEntry) {
 	issuer := ent.issuer.Load()
 	st, err := e.fetchCRL(withBackgroundPacing(ctx), ent, issuer, false)
 	if err != nil {
-		e.log.Warn("background CRL refresh failed; keeping the current CRL", "url", ent.url, "error", err)
+		events.SourceFailed(e.log, events.EventCRLRefreshFailed, "background CRL refresh failed; keeping the current CRL", ent.url, err)
 		return
 	}
 	e.log.Debug("refreshed CRL", "url", ent.url, "crl", st.crl.describe())

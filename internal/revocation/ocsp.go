@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"slices"
 	"strings"
@@ -20,6 +21,8 @@ import (
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 	"golang.org/x/crypto/ocsp"
+
+	"github.com/certgate/certgate/internal/events"
 )
 
 // ocspEntry caches the OCSP answer for one (issuer key, serial).
@@ -91,7 +94,7 @@ func (r *run) ocsp() (Result, bool) {
 		if resp, err := verifyOCSP(p.der, r.cert, r.issuer, r.now); err == nil {
 			ent.state.CompareAndSwap(nil, &ocspState{resp: resp, source: p.source, fetchedAt: p.fetchedAt})
 		} else {
-			e.log.Warn("ignoring cached OCSP response", "url", p.source, "error", err)
+			events.SourceFailed(e.log, events.EventRevocationCache, "ignoring cached OCSP response", p.source, err)
 		}
 	}
 	if st := ent.state.Load(); st != nil && (e.opts.Mode == CacheOnly || ocspFresh(st, r.now)) {
@@ -224,7 +227,7 @@ func (e *Engine) doFetchOCSP(ctx context.Context, ent *ocspEntry, rawURL string,
 	}
 	if err != nil {
 		ent.failure.Store(&fetchFailure{at: now, err: err})
-		e.log.Warn("OCSP request failed", "url", rawURL, "serial", serialHex(cert), "error", err)
+		events.SourceFailed(e.log, events.EventOCSPFetchFailed, "OCSP request failed", rawURL, err, slog.String("serial", serialHex(cert)))
 		return nil, err
 	}
 	st := &ocspState{resp: resp, source: rawURL, fetchedAt: now}
@@ -236,7 +239,7 @@ func (e *Engine) doFetchOCSP(ctx context.Context, ent *ocspEntry, rawURL string,
 	e.scheduleOCSP(ent, st, now)
 	if e.disk != nil {
 		if err := e.disk.put(diskMeta{Kind: "ocsp", Key: ent.key, Source: rawURL, FetchedAt: now}, der); err != nil {
-			e.log.Warn("could not write the revocation disk cache", "url", rawURL, "error", err)
+			events.SourceFailed(e.log, events.EventRevocationCache, "could not write the revocation disk cache", rawURL, err)
 		}
 	}
 	return st, nil
@@ -406,6 +409,6 @@ func (e *Engine) refreshOCSP(ctx context.Context, ent *ocspEntry) {
 		if st := ent.state.Load(); st != nil {
 			ent.nextRefresh.Store(now.Add(retryGap(st.resp.NextUpdate, now)).UnixNano())
 		}
-		e.log.Warn("background OCSP refresh failed; keeping the current response", "url", *u, "error", err)
+		events.SourceFailed(e.log, events.EventOCSPRefreshFailed, "background OCSP refresh failed; keeping the current response", *u, err)
 	}
 }

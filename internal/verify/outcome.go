@@ -3,8 +3,10 @@ package verify
 import (
 	"crypto/x509"
 	"fmt"
+	"log/slog"
 	"strings"
 
+	"github.com/certgate/certgate/internal/events"
 	"github.com/certgate/certgate/internal/revocation"
 	"github.com/certgate/certgate/internal/substatus"
 )
@@ -113,3 +115,49 @@ func (o *Outcome) Error() string {
 
 // Unwrap returns the internal cause.
 func (o *Outcome) Unwrap() error { return o.Err }
+
+// ErrorCode returns the Win32-style code (events.Outcome); NoError for a
+// nil outcome.
+func (o *Outcome) ErrorCode() substatus.Code {
+	if o == nil {
+		return substatus.NoError
+	}
+	return o.Code
+}
+
+// LogAttrs returns the attributes of the result for the event log
+// (events.Outcome): sub-status, code (name, hex and decimal as in
+// sc-win32-status), the failing chain element, the reason, the internal
+// cause, the leaf and any warnings. None for a nil outcome.
+func (o *Outcome) LogAttrs() []slog.Attr {
+	if o == nil {
+		return nil
+	}
+	a := []slog.Attr{
+		slog.String("substatus", o.Sub.String()),
+		slog.String("code", o.Code.Name()),
+		slog.String("code_hex", o.Code.Hex()),
+		slog.String("win32", o.Code.Decimal()),
+		slog.String("reason", o.Reason),
+	}
+	if e := o.Element; e != nil {
+		a = append(a, slog.Group("element",
+			slog.Int("index", e.Index),
+			slog.String("role", e.Role.String()),
+			slog.String("name", e.String()),
+		))
+		if e.Cert != nil && e.Index != 0 {
+			a = append(a, events.Cert("element_cert", e.Cert))
+		}
+	}
+	if leaf := o.Leaf(); leaf != nil {
+		a = append(a, events.Cert("cert", leaf))
+	}
+	if o.Err != nil {
+		a = append(a, slog.String("err", o.Err.Error()))
+	}
+	if len(o.Warnings) > 0 {
+		a = append(a, slog.Any("warnings", o.Warnings))
+	}
+	return a
+}

@@ -65,6 +65,7 @@ type Verifier struct {
 	anchorRaw     map[string]bool
 	intermediates map[string][]*x509.Certificate // by dname.Key(RawSubject)
 	warnings      []string
+	nonSelfSigned []*x509.Certificate
 	// signerDepth is how many CRL-signer validations this verifier is
 	// nested in (revchain.go).
 	signerDepth int
@@ -98,6 +99,7 @@ func New(opts Options) (*Verifier, error) {
 		k := dname.Key(c.RawSubject)
 		v.anchors[k] = append(v.anchors[k], c)
 		if !isSelfSigned(c) {
+			v.nonSelfSigned = append(v.nonSelfSigned, c)
 			v.warnings = append(v.warnings, fmt.Sprintf(
 				"trusted root %q (sha256 %s) is not self-signed: certgate uses it as a trust anchor and does not check its own issuer or revocation; chains through its issuer %q are not needed (on IIS this is KB 2802568 and usually ends in 403.16 or 403.7)",
 				c.Subject.String(), Fingerprint(c), c.Issuer.String()))
@@ -120,6 +122,11 @@ func New(opts Options) (*Verifier, error) {
 
 // Warnings returns load-time findings, such as non-self-signed anchors.
 func (v *Verifier) Warnings() []string { return v.warnings }
+
+// NonSelfSignedAnchors returns the trust anchors that are not self-signed,
+// in configured order: each has a warning in Warnings, and the site build
+// logs each as a non_self_signed_root event.
+func (v *Verifier) NonSelfSignedAnchors() []*x509.Certificate { return v.nonSelfSigned }
 
 // Anchors returns the trust anchors in configured order.
 func (v *Verifier) Anchors() []*x509.Certificate { return v.opts.Roots }
