@@ -3,8 +3,9 @@
 // may use one, verifies that certificate once per connection with
 // internal/verify, applies the location's policy (ignore, accept, require)
 // per request and either answers with an IIS-style 403.x page or passes the
-// request to the site's upstream (a reverse proxy or the built-in echo
-// handler).
+// request to the site's upstream (a reverse proxy or the built-in echo,
+// internal/echo, which ServeHTTP calls directly with the identity and the
+// connection's memo).
 //
 // Everything derived from the config lives in an immutable Snapshot built by
 // Build. A Server holds the current Snapshot in an atomic.Pointer; each
