@@ -45,4 +45,9 @@
 //     verification, for the W3C access log and metrics.
 //   - Server.Swap installs a new Snapshot (hot reload); Build is the same
 //     code `certgate check` runs, and Site.Issuers the list it prints.
+//
+// NewService wires a whole gateway from a config (event log, snapshot,
+// access logs and metrics through an Observer, Server, Reloader, admin
+// listener) and Service.Serve runs it until its context ends: `certgate
+// serve`, `certgate demo` and the tests use that one wiring.
 package gateway
