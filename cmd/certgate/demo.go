@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -116,19 +115,17 @@ func runDemo(ctx context.Context, out io.Writer, dir, listen string, check bool)
 		logDst = f
 	}
 	logger := slog.New(slog.NewTextHandler(logDst, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	snap, err := gateway.Build(cfg, logger)
+	// The same wiring as `certgate serve`, on the listener chosen above.
+	svc, err := gateway.NewService(cfg, gateway.ServiceOptions{Logger: logger, Version: buildVersion(), Listener: ln})
 	if err != nil {
 		return err
 	}
-	snap.Start(ctx)
-	defer snap.Close()
-	srv := gateway.NewServer(snap, logger, gateway.Options{})
+	sctx, stopService := context.WithCancel(ctx)
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() { served <- svc.Serve(sctx) }()
 	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
+		stopService()
+		<-served
 	}()
 
 	addr := ln.Addr().String()
@@ -155,9 +152,7 @@ func runDemo(ctx context.Context, out io.Writer, dir, listen string, check bool)
 	case <-ctx.Done():
 		return nil
 	case err := <-served:
-		if errors.Is(err, http.ErrServerClosed) {
-			return nil
-		}
+		served <- err // for the deferred stop
 		return err
 	}
 }

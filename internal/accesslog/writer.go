@@ -12,25 +12,26 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/events"
 )
 
-// Rollover policies, as spelled in config (access_log.rollover).
+// Rollover policies. certgate.yaml spells them the same way
+// (access_log.rollover); the gateway converts the config block into
+// Options, so that this package reads no config types.
 const (
-	RolloverDaily = config.RolloverDaily // u_exYYMMDD.log, a new file at midnight UTC
-	RolloverSize  = config.RolloverSize  // u_extendN.log, a new file past MaxSize
-	RolloverNone  = config.RolloverNone  // u_extend1.log forever (IIS "Unlimited")
+	RolloverDaily = "daily" // u_exYYMMDD.log, a new file at midnight UTC
+	RolloverSize  = "size"  // u_extendN.log, a new file past MaxSize
+	RolloverNone  = "none"  // u_extend1.log forever (IIS "Unlimited")
 )
 
-// Defaults applied by Open to zero Options fields; the config defaults are
-// the same values, kept in one place.
+// Defaults applied by Open to zero Options fields. The config defaults
+// (internal/config) are the same values; a gateway test keeps them equal.
 const (
 	// DefaultBuffer is how many lines may wait for the disk before Write
 	// starts dropping.
-	DefaultBuffer = config.DefaultAccessLogBuffer
+	DefaultBuffer = 8192
 	// DefaultMaxSize is IIS's default truncateSize (20 MiB).
-	DefaultMaxSize = config.DefaultAccessLogMaxSize
+	DefaultMaxSize = 20 << 20
 	// DefaultFlushInterval bounds how stale the file is while traffic is
 	// low (IIS flushes every 60 s; a gateway's admins tail the log).
 	DefaultFlushInterval = time.Second
@@ -69,13 +70,6 @@ type Options struct {
 	// OnDrop, if set, is called for every dropped line (for a metrics
 	// counter). It runs on the request path and must not block.
 	OnDrop func()
-}
-
-// FromConfig returns the Options for an access_log block of certgate.yaml
-// (after config defaults); version, clock, logger and OnDrop are the
-// caller's.
-func FromConfig(a *config.AccessLog) Options {
-	return Options{Dir: a.Dir, Rollover: a.Rollover, MaxSize: a.MaxSize, Buffer: a.Buffer}
 }
 
 // Writer is one W3C log directory. It is safe for concurrent use; a nil

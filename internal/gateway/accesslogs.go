@@ -52,7 +52,7 @@ func OpenAccessLogs(cfg *config.Config, prev *AccessLogs, o AccessLogOptions) (*
 	a := &AccessLogs{bySite: map[string]*accesslog.Writer{}, byDir: map[string]*dirWriter{}}
 	var errs []error
 	open := func(field string, c *config.AccessLog) *accesslog.Writer {
-		opts := accesslog.FromConfig(c)
+		opts := accessLogOptions(c)
 		dir := filepath.Clean(opts.Dir)
 		key := logKey{opts.Rollover, opts.MaxSize, opts.Buffer}
 		if dw, ok := a.byDir[dir]; ok {
@@ -100,6 +100,14 @@ func OpenAccessLogs(cfg *config.Config, prev *AccessLogs, o AccessLogOptions) (*
 		return nil, errors.Join(errs...)
 	}
 	return a, nil
+}
+
+// accessLogOptions converts an access_log block of certgate.yaml (after
+// config defaults) into the writer's own options; version, clock, logger
+// and OnDrop are the caller's. The rollover names and defaults are spelled
+// the same in both packages (TestAccessLogOptionsFromConfig).
+func accessLogOptions(a *config.AccessLog) accesslog.Options {
+	return accesslog.Options{Dir: a.Dir, Rollover: a.Rollover, MaxSize: a.MaxSize, Buffer: a.Buffer}
 }
 
 // For returns the writer of site, or nil (a nil Writer discards).

@@ -3,8 +3,9 @@
 // may use one, verifies that certificate once per connection with
 // internal/verify, applies the location's policy (ignore, accept, require)
 // per request and either answers with an IIS-style 403.x page or passes the
-// request to the site's upstream (a reverse proxy or the built-in echo
-// handler).
+// request to the site's upstream (a reverse proxy or the built-in echo,
+// internal/echo, which ServeHTTP calls directly with the identity and the
+// connection's memo).
 //
 // Everything derived from the config lives in an immutable Snapshot built by
 // Build. A Server holds the current Snapshot in an atomic.Pointer; each
@@ -44,4 +45,9 @@
 //     verification, for the W3C access log and metrics.
 //   - Server.Swap installs a new Snapshot (hot reload); Build is the same
 //     code `certgate check` runs, and Site.Issuers the list it prints.
+//
+// NewService wires a whole gateway from a config (event log, snapshot,
+// access logs and metrics through an Observer, Server, Reloader, admin
+// listener) and Service.Serve runs it until its context ends: `certgate
+// serve`, `certgate demo` and the tests use that one wiring.
 package gateway

@@ -282,7 +282,8 @@ func TestEventsOfOperations(t *testing.T) {
 	}
 	<-o.requests
 
-	moved := strings.Replace(opsConfig("server", 16384), "dir: logs", "dir: logs2", 1)
+	// The admin listener keeps the running address; only listen changes.
+	moved := "admin: {listen: \"localhost:0\"}\n" + strings.Replace(opsConfig("server", 16384), "dir: logs", "dir: logs2", 1)
 	moved = strings.Replace(moved, "listen: 127.0.0.1:0", "listen: 127.0.0.1:1", 1)
 	writeConfig(t, o.cfgPath, moved)
 	if status, body := o.post(t, "/reload"); status != http.StatusOK {

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/echo"
 	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/pki/pkitest"
 )
@@ -216,9 +217,9 @@ func (r result) problem(t testing.TB) problemJSON {
 	return p
 }
 
-func (r result) echo(t testing.TB) EchoResponse {
+func (r result) echo(t testing.TB) echo.Response {
 	t.Helper()
-	var e EchoResponse
+	var e echo.Response
 	if err := json.Unmarshal(r.body, &e); err != nil {
 		t.Fatalf("status %d, decode echo: %v\n%s", r.status, err, r.body)
 	}

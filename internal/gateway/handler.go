@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"crypto/rand"
-	"crypto/x509"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/echo"
 	"github.com/certgate/certgate/internal/events"
 	"github.com/certgate/certgate/internal/substatus"
 )
@@ -104,9 +104,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The built-in echo takes the identity directly: a request copy and a
 	// context per request for nothing but a lookup were measurable on the
 	// keep-alive path. Other upstreams read it with IdentityFrom.
-	if e, ok := site.handler.(echoHandler); ok {
+	if _, ok := site.handler.(echoHandler); ok {
 		st.requestIDValue[0] = ev.ID
-		e.serve(rec, r, id, cs, r.Header, st.requestIDValue[:])
+		rec.Header()[HeaderRequestID] = st.requestIDValue[:]
+		var eid echo.Identity // on the stack: echo.Serve does not keep it
+		id.echo(&eid)
+		echo.Serve(rec, r, &eid, &cs.echo, r.Header)
 		return
 	}
 	site.handler.ServeHTTP(rec, r.WithContext(withIdentity(r.Context(), id)))
@@ -224,13 +227,4 @@ func (w *responseRecorder) status() int {
 		return http.StatusOK
 	}
 	return w.code
-}
-
-// serialHex renders a serial number as colon-free upper-case hex, as
-// certutil and the Windows certificate dialog show it.
-func serialHex(c *x509.Certificate) string {
-	if c.SerialNumber == nil {
-		return ""
-	}
-	return strings.ToUpper(c.SerialNumber.Text(16))
 }

@@ -62,19 +62,20 @@ func opsConfig(server string, warnBytes int) string {
 	return fmt.Sprintf(opsYAML, server, server, warnBytes)
 }
 
-// observed is a gateway wired like `certgate serve`: Observer hooks,
-// access logs, metrics, a Reloader and the admin handler on loopback.
+// observed is a gateway wired as `certgate serve` wires it (Service):
+// Observer hooks, access logs, metrics, a Reloader and the admin listener
+// on loopback.
 type observed struct {
 	*gatewayUnderTest
-	metrics  *metrics.Metrics
-	obs      *Observer
-	reloader *Reloader
-	admin    *httptest.Server
+	svc      *Service
+	adminURL string
 	cfgPath  string
 	// requests and handshakes receive one value per hook call: the hooks
 	// run after the client already has its answer, so tests wait on these
 	// instead of sleeping.
 	requests, handshakes chan struct{}
+	// sighup is the service's reload signal channel.
+	sighup chan os.Signal
 }
 
 // writeCRLs writes current CRLs of both client CAs into dir/crls, the
@@ -99,53 +100,33 @@ func startObserved(t *testing.T, p *testPKI, yaml string, revoked ...*x509.Certi
 		requests:         make(chan struct{}, 1024),
 		handshakes:       make(chan struct{}, 1024),
 	}
-	logger := jsonLogger(o.logs)
-	cfg := loadConfig(t, dir, yaml)
+	o.sighup = make(chan os.Signal)
+	// The admin listener on a free loopback port (the default would be
+	// 127.0.0.1:9443 for every test), spelled unlike listen as config
+	// requires.
+	cfg := loadConfig(t, dir, "admin: {listen: \"localhost:0\"}\n"+yaml)
 	o.cfgPath = cfg.Path
-	o.metrics = metrics.New(metrics.Options{Version: "test"})
-	build := BuildOptions{OnFetch: o.metrics.RevocationFetch}
-	snap, err := BuildWith(cfg, logger, build)
+	svc, err := NewService(cfg, ServiceOptions{
+		Logger: jsonLogger(o.logs), Version: "test", Reload: o.sighup,
+		Hooks: Hooks{
+			Request:   func(*RequestEvent) { o.requests <- struct{}{} },
+			Handshake: func(*HandshakeEvent) { o.handshakes <- struct{}{} },
+		},
+	})
 	if err != nil {
-		t.Fatalf("build: %v", err)
+		t.Fatalf("new service: %v", err)
 	}
-	o.snap = snap
-	ctx, stop := context.WithCancel(context.Background())
-	snap.Start(ctx)
-	logOpts := AccessLogOptions{Version: "test", Logger: logger, OnDrop: o.metrics.AccessLogDropped}
-	logs, err := OpenAccessLogs(cfg, nil, logOpts)
-	if err != nil {
-		t.Fatalf("open access logs: %v", err)
-	}
-	o.obs = NewObserver(o.metrics, logs, logger)
-	hooks := o.obs.Hooks()
-	inner := hooks
-	hooks.Request = func(ev *RequestEvent) { inner.Request(ev); o.requests <- struct{}{} }
-	hooks.Handshake = func(ev *HandshakeEvent) { inner.Handshake(ev); o.handshakes <- struct{}{} }
-
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	o.addr = ln.Addr().String()
-	o.srv = NewServer(snap, logger, Options{Hooks: hooks})
-	o.reloader = NewReloader(ReloaderOptions{Context: ctx, Path: cfg.Path, Server: o.srv, Observer: o.obs,
-		Metrics: o.metrics, Logger: logger, AccessLogs: logOpts, Build: build})
-	o.admin = httptest.NewServer(NewAdminHandler(AdminOptions{Metrics: o.metrics, Reload: o.reloader.Reload}))
+	o.svc, o.srv, o.snap = svc, svc.Server(), svc.Server().Snapshot()
+	o.addr, o.adminURL = svc.Addr().String(), "http://"+svc.AdminAddr().String()
 	done := make(chan error, 1)
-	go func() { done <- o.srv.Serve(ln) }()
+	go func() { done <- svc.Serve(context.Background()) }()
 	t.Cleanup(func() {
-		o.admin.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if err := o.srv.Shutdown(ctx); err != nil {
+		if err := svc.Shutdown(ctx); err != nil {
 			t.Errorf("shutdown: %v", err)
 		}
 		<-done
-		o.srv.Snapshot().Close()
-		stop()
-		if err := o.obs.AccessLogs().Close(); err != nil {
-			t.Errorf("close access logs: %v", err)
-		}
 	})
 	return o
 }
@@ -158,7 +139,7 @@ func wait(ch chan struct{}, n int) {
 
 func (o *observed) scrape(t *testing.T) map[string]*dto.MetricFamily {
 	t.Helper()
-	resp, err := http.Get(o.admin.URL + "/metrics")
+	resp, err := http.Get(o.adminURL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +191,7 @@ func series(fams map[string]*dto.MetricFamily, name string, labels ...string) fl
 
 func (o *observed) post(t *testing.T, path string) (int, string) {
 	t.Helper()
-	resp, err := http.Post(o.admin.URL+path, "text/plain", nil)
+	resp, err := http.Post(o.adminURL+path, "text/plain", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +284,7 @@ func TestMetricsAndAccessLogAfterScriptedRequests(t *testing.T) {
 	}
 
 	// The access log has the same story, line for line.
-	if err := o.obs.AccessLogs().For("a").Flush(); err != nil {
+	if err := o.svc.AccessLogs().For("a").Flush(); err != nil {
 		t.Fatal(err)
 	}
 	lines := readW3C(t, filepath.Join(o.dir, "logs"))
@@ -404,7 +385,7 @@ func TestReloadUnderLoad(t *testing.T) {
 		// Every reload changes the config (and every other one the
 		// server certificate).
 		writeConfig(t, o.cfgPath, opsConfig(servers[i%2], 16384+i))
-		if err := o.reloader.Reload(); err != nil {
+		if err := o.svc.Reload(); err != nil {
 			t.Fatalf("reload %d: %v", i, err)
 		}
 	}
@@ -422,7 +403,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	// The shared access log writer survived every reload: same writer,
 	// one header block, every request logged.
 	wait(o.requests, workers*perWorker)
-	w := o.obs.AccessLogs().For("a")
+	w := o.svc.AccessLogs().For("a")
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)
 	}
@@ -525,14 +506,8 @@ func TestReloaderWatchesSignals(t *testing.T) {
 	o := startObserved(t, p, opsConfig("server", 16384))
 	old := o.srv.Snapshot()
 	writeConfig(t, o.cfgPath, opsConfig("server", 20000))
-	ctx, cancel := context.WithCancel(context.Background())
-	sigs := make(chan os.Signal)
-	done := make(chan struct{})
-	go func() { o.reloader.Watch(ctx, sigs); close(done) }()
-	sigs <- syscall.SIGHUP
-	sigs <- syscall.SIGHUP // accepted only once the first reload is done
-	cancel()
-	<-done
+	o.sighup <- syscall.SIGHUP
+	o.sighup <- syscall.SIGHUP // accepted only once the first reload is done
 	if o.srv.Snapshot() == old || *o.srv.Snapshot().Sites[0].Config.ClientAuth.IssuerList.WarnBytes != 20000 {
 		t.Error("SIGHUP did not reload the config")
 	}
@@ -775,7 +750,7 @@ func TestDeadlineWarnings(t *testing.T) {
 	soon := p.serverRoot.Server(t, "gateway soon", testHosts, pki.WithValidity(time.Now().Add(-time.Hour), time.Now().Add(10*24*time.Hour)))
 	pkitest.WriteLeaf(t, o.dir, "soon", soon)
 	writeConfig(t, o.cfgPath, opsConfig("soon", 16384))
-	if err := o.reloader.Reload(); err != nil {
+	if err := o.svc.Reload(); err != nil {
 		t.Fatal(err)
 	}
 	found = false

@@ -72,6 +72,14 @@ func NewReloader(o ReloaderOptions) *Reloader {
 	return r
 }
 
+// setContext bounds the background work of the snapshots later reloads
+// start (Service.Serve gives its own context).
+func (r *Reloader) setContext(ctx context.Context) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ctx = ctx
+}
+
 // Reload reads the config file again and swaps in what it describes, or
 // returns why it cannot, leaving the running configuration untouched.
 func (r *Reloader) Reload() error {

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/certgate/certgate/internal/echo"
 	"github.com/certgate/certgate/internal/verify"
 )
 
@@ -100,8 +101,8 @@ type connState struct {
 	once     sync.Once
 	outcome  *verify.Outcome
 	verified time.Duration
-	// echo memoises the echo handler's per-connection texts (echo_conn.go).
-	echo echoConn
+	// echo memoises the echo upstream's per-connection texts (echo.Conn).
+	echo echo.Conn
 	// mapMemo memoises the certificate mapping (connmemo.go).
 	mapMemo mappingMemo
 

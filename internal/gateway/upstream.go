@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/certgate/certgate/internal/echo"
 	"github.com/certgate/certgate/internal/events"
 	"github.com/certgate/certgate/internal/forward"
 	"github.com/certgate/certgate/internal/substatus"
@@ -72,4 +73,43 @@ func upstreamHeaders(h http.Header, site *Site) http.Header {
 	fw := &site.Config.Forward
 	forward.StripSpoofable(h, []string{fw.UserHeader, fw.GroupsHeader})
 	return h
+}
+
+// echoHandler is the built-in upstream (`upstream: echo`, internal/echo).
+// Server.ServeHTTP recognises it and calls serveEcho directly with the
+// identity and the connection's memo; ServeHTTP is for a caller holding a
+// request that carries its Identity in the context.
+type echoHandler struct{}
+
+func (echoHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	id := IdentityFrom(r.Context())
+	if id == nil {
+		http.Error(w, "echo: no gateway identity in the request context", http.StatusInternalServerError)
+		return
+	}
+	// Outside Server.ServeHTTP nothing has removed client-supplied identity
+	// headers yet: the body shows what a proxied upstream would receive.
+	var eid echo.Identity
+	id.echo(&eid)
+	w.Header()[HeaderRequestID] = []string{id.RequestID}
+	echo.Serve(w, r, &eid, connFrom(r.Context()).echoConn(), upstreamHeaders(r.Header.Clone(), id.Site))
+}
+
+// echo fills dst with what the echo renders of id.
+func (id *Identity) echo(dst *echo.Identity) {
+	*dst = echo.Identity{
+		RequestID: id.RequestID, Site: id.Site.Name,
+		Location:  echo.Location{Path: id.Location.Path, Policy: id.Location.Policy},
+		Presented: id.Presented, Outcome: id.Outcome, Verified: id.Verified, Downgraded: id.Downgraded(),
+		User: id.User, Groups: id.Groups,
+	}
+}
+
+// echoConn returns the connection's echo memo, or nil outside a gateway
+// connection.
+func (cs *connState) echoConn() *echo.Conn {
+	if cs == nil {
+		return nil
+	}
+	return &cs.echo
 }

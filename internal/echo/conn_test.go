@@ -1,8 +1,7 @@
-package gateway
+package echo
 
 import (
 	"cmp"
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -12,29 +11,30 @@ import (
 	"testing"
 	"time"
 
-	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/pki/pkitest"
 	"github.com/certgate/certgate/internal/substatus"
 	"github.com/certgate/certgate/internal/verify"
 )
 
-// TestEchoConnectionMemo sends a sequence of requests over one connection
-// whose location, identity and request (method, target, Host, headers)
-// change and come back, and checks that every echo body is exactly
+// TestConnMemo sends a sequence of requests over one connection whose
+// location, identity and request (method, target, Host, headers) change
+// and come back, and checks that every echo body is exactly
 // json.MarshalIndent of the response computed without the per-connection
 // memo.
-func TestEchoConnectionMemo(t *testing.T) {
-	p := newTestPKI(t)
-	presented := p.alice.Chain()[:2]
+func TestConnMemo(t *testing.T) {
+	root := pkitest.NewRoot(t, "Client Root")
+	sub := root.Intermediate(t, "Client Issuing CA")
+	presented := sub.Client(t, "alice").Chain()[:2]
 	st := &tls.ConnectionState{Version: tls.VersionTLS13, CipherSuite: tls.TLS_AES_128_GCM_SHA256, ServerName: "localhost",
 		NegotiatedProtocol: "http/1.1", HandshakeComplete: true, PeerCertificates: presented}
-	site := &Site{Name: "s", Config: &config.Site{Forward: config.Forward{UserHeader: "X-Remote-User", GroupsHeader: "X-Remote-Groups"}}}
-	require := &Location{Path: "/", Policy: config.ClientCertRequire}
-	accept := &Location{Index: 1, Path: "/a", Policy: config.ClientCertAccept}
-	accepted := &verify.Outcome{Sub: substatus.OK, Code: substatus.NoError, Chain: append(append([]*x509.Certificate(nil), presented...), p.root.Cert)}
+	require := Location{Path: "/", Policy: "require"}
+	accept := Location{Path: "/a", Policy: "accept"}
+	ignore := Location{Path: "/", Policy: "ignore"}
+	accepted := &verify.Outcome{Sub: substatus.OK, Code: substatus.NoError, Chain: append(append([]*x509.Certificate(nil), presented...), root.Cert)}
 	refused := &verify.Outcome{Sub: substatus.CertUntrusted, Code: substatus.CertEUntrustedRoot, Reason: "the chain ends in an untrusted root",
 		Element: &verify.Element{Index: 1, Role: verify.RoleIntermediate, Cert: presented[1]}, Chain: presented, Err: verify.ErrUntrustedRoot}
 
-	alice := Identity{Site: site, Location: require, Presented: presented, Outcome: accepted, Verified: true, User: "alice", Groups: []string{"staff"}}
+	alice := Identity{Site: "s", Location: require, Presented: presented, Outcome: accepted, Verified: true, User: "alice", Groups: []string{"staff"}}
 	steps := []struct {
 		name   string
 		id     Identity
@@ -48,9 +48,9 @@ func TestEchoConnectionMemo(t *testing.T) {
 		{name: "no groups", id: func() Identity { i := alice; i.Groups = nil; return i }()},
 		{name: "other user", id: func() Identity { i := alice; i.User = "bob"; return i }()},
 		{name: "unmapped", id: func() Identity { i := alice; i.User, i.Groups = "", nil; return i }()},
-		{name: "downgraded on accept", id: Identity{Site: site, Location: accept, Presented: presented, Outcome: refused}},
-		{name: "ignore location", id: Identity{Site: site, Location: implicitLocation}},
-		{name: "spoofed identity header", id: alice, header: map[string][]string{"X_remote_user": {"mallory"}, "Accept": {"*/*"}}},
+		{name: "downgraded on accept", id: Identity{Site: "s", Location: accept, Presented: presented, Outcome: refused, Downgraded: true}},
+		{name: "ignore location", id: Identity{Site: "s", Location: ignore}},
+		{name: "other site", id: func() Identity { i := alice; i.Site = "t"; return i }()},
 		{name: "a header", id: alice, header: map[string][]string{"Accept": {"*/*"}}},
 		{name: "same header (memo)", id: alice, header: map[string][]string{"Accept": {"*/*"}}},
 		{name: "header value changes", id: alice, header: map[string][]string{"Accept": {"text/html"}}},
@@ -65,7 +65,7 @@ func TestEchoConnectionMemo(t *testing.T) {
 		{name: "other host", id: alice, target: "https://localhost:8443/x?y=<1>"},
 		{name: "back to the first", id: alice},
 	}
-	cs := &connState{id: 1}
+	c := &Conn{}
 	for i, s := range steps {
 		t.Run(s.name, func(t *testing.T) {
 			id := s.id
@@ -74,12 +74,11 @@ func TestEchoConnectionMemo(t *testing.T) {
 			r := httptest.NewRequest(method, target, nil)
 			r.TLS = st
 			maps.Copy(r.Header, s.header)
-			r = r.WithContext(withIdentity(context.WithValue(context.Background(), connKey{}, cs), &id))
 			w := httptest.NewRecorder()
-			echoHandler{}.ServeHTTP(w, r)
+			Serve(w, r, &id, c, r.Header)
 
-			want := EchoResponse{RequestID: id.RequestID, Site: site.Name, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Host: r.Host,
-				Headers: upstreamHeaders(r.Header.Clone(), site), TLS: echoTLS(st), Client: echoClient(&id, nil), Location: echoLocation(id.Location)}
+			want := Response{RequestID: id.RequestID, Site: id.Site, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Host: r.Host,
+				Headers: r.Header, TLS: tlsOf(st), Client: client(&id, nil), Location: id.Location}
 			wb, err := json.MarshalIndent(want, "", "  ")
 			if err != nil {
 				t.Fatal(err)
@@ -87,7 +86,25 @@ func TestEchoConnectionMemo(t *testing.T) {
 			if got := w.Body.String(); got != string(wb)+"\n" {
 				t.Fatalf("echo body differs from the uncached encoding:\n--- want\n%s\n--- got\n%s", wb, got)
 			}
+			if got := w.Header().Get("Content-Type"); got != "application/json" {
+				t.Errorf("Content-Type %q", got)
+			}
 		})
+	}
+}
+
+// TestServeOutsideConnection: without a Conn (nil) and without TLS the
+// echo still answers, with an empty TLS member.
+func TestServeOutsideConnection(t *testing.T) {
+	r := httptest.NewRequest("GET", "http://localhost/x", nil)
+	w := httptest.NewRecorder()
+	Serve(w, r, &Identity{RequestID: "r1", Site: "s", Location: Location{Path: "/", Policy: "ignore"}}, nil, r.Header)
+	var got Response
+	if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
+		t.Fatalf("decode: %v\n%s", err, w.Body)
+	}
+	if got.RequestID != "r1" || got.Site != "s" || got.TLS != (TLS{}) || got.Client.Presented {
+		t.Fatalf("unexpected response %+v", got)
 	}
 }
 

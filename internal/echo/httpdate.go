@@ -1,4 +1,4 @@
-package gateway
+package echo
 
 import (
 	"net/http"

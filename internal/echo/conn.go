@@ -1,4 +1,4 @@
-package gateway
+package echo
 
 import (
 	"bytes"
@@ -10,23 +10,18 @@ import (
 	"github.com/certgate/certgate/internal/verify"
 )
 
-var (
-	echoContentType = []string{"application/json"}
-	// echoBuffers recycles response bodies: a keep-alive request otherwise
-	// allocates its 1 KB body, most of the garbage the echo path makes.
-	echoBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
-)
-
-// echoConn memoises, per connection, what the echo handler renders from
+// Conn memoises, per connection, what the echo renders from
 // the TLS state and the client certificates: subjects (pkix.Name.String
 // re-encodes the name each time), the leaf's fingerprint and serial, and
 // the TLS version and cipher names, and the encoded end of the response
 // (appendTail). They are the same for every request of a connection and
 // cost more than the rest of the echo response together (docs/benchmarks.md,
-// keep-alive requests).
-type echoConn struct {
+// keep-alive requests). The gateway keeps one in its connection state and
+// passes it to every Serve of the connection. The zero value is ready to
+// use; a Conn must not be copied after first use.
+type Conn struct {
 	once sync.Once
-	tls  EchoTLS
+	tls  TLS
 
 	mu    sync.Mutex
 	names map[*x509.Certificate]string
@@ -35,25 +30,25 @@ type echoConn struct {
 	issuer, serial, sha256 string
 	// The encoded end of the last response and what it was for
 	// (appendTail).
-	tailKey    echoTailKey
+	tailKey    tailKey
 	tailGroups []string
 	tail       []byte
 	// The encoded request members of the last response and the request
 	// they describe (appendHead).
-	headKey     echoHeadKey
-	headHeaders []echoHeader
+	headKey     headKey
+	headHeaders []header
 	head        []byte
 }
 
-// echoHeadKey is what the request members of an echo response ("site" to
+// headKey is what the request members of an echo response ("site" to
 // "headers") depend on, besides the header values (compared separately).
-type echoHeadKey struct {
+type headKey struct {
 	site, method, path, query, host string
 	headersNil                      bool
 }
 
-// echoHeader is one request header as appendHead last encoded it.
-type echoHeader struct {
+// header is one request header as appendHead last encoded it.
+type header struct {
 	key    string
 	values []string
 }
@@ -64,12 +59,12 @@ type echoHeader struct {
 // keep-alive connection usually sends the same headers each time), else
 // encoded and remembered. Comparing a few headers costs a fraction of
 // encoding them sorted and escaped.
-func (ec *echoConn) appendHead(b []byte, r *EchoResponse) []byte {
+func (ec *Conn) appendHead(b []byte, r *Response) []byte {
 	b = r.appendRequestID(b)
 	if ec == nil {
 		return r.appendRequest(b)
 	}
-	key := echoHeadKey{site: r.Site, method: r.Method, path: r.Path, query: r.Query, host: r.Host,
+	key := headKey{site: r.Site, method: r.Method, path: r.Path, query: r.Query, host: r.Host,
 		headersNil: r.Headers == nil}
 	ec.mu.Lock()
 	if ec.head != nil && ec.headKey == key && sameHeaders(ec.headHeaders, r.Headers) {
@@ -80,9 +75,9 @@ func (ec *echoConn) appendHead(b []byte, r *EchoResponse) []byte {
 	ec.mu.Unlock()
 	start := len(b)
 	b = r.appendRequest(b)
-	headers := make([]echoHeader, 0, len(r.Headers))
+	headers := make([]header, 0, len(r.Headers))
 	for k, v := range r.Headers {
-		headers = append(headers, echoHeader{key: k, values: slices.Clone(v)})
+		headers = append(headers, header{key: k, values: slices.Clone(v)})
 	}
 	ec.mu.Lock()
 	ec.headKey, ec.headHeaders, ec.head = key, headers, bytes.Clone(b[start:])
@@ -92,7 +87,7 @@ func (ec *echoConn) appendHead(b []byte, r *EchoResponse) []byte {
 
 // sameHeaders reports whether h holds exactly the remembered headers,
 // telling a nil value list (encoded null) from an empty one ([]).
-func sameHeaders(memo []echoHeader, h map[string][]string) bool {
+func sameHeaders(memo []header, h map[string][]string) bool {
 	if len(memo) != len(h) {
 		return false
 	}
@@ -105,23 +100,23 @@ func sameHeaders(memo []echoHeader, h map[string][]string) bool {
 	return true
 }
 
-// echoCache returns the connection's echo memo, or nil outside a gateway
-// connection (the handler then computes everything per request).
-func echoCache(cs *connState, st *tls.ConnectionState) *echoConn {
-	if cs == nil {
+// init computes the connection's TLS description on first use and
+// returns c; nil stays nil (outside a gateway connection the echo then
+// computes everything per request).
+func (c *Conn) init(st *tls.ConnectionState) *Conn {
+	if c == nil {
 		return nil
 	}
-	ec := &cs.echo
-	ec.once.Do(func() {
+	c.once.Do(func() {
 		if st != nil {
-			ec.tls = echoTLS(st)
+			c.tls = tlsOf(st)
 		}
 	})
-	return ec
+	return c
 }
 
-func echoTLS(st *tls.ConnectionState) EchoTLS {
-	return EchoTLS{
+func tlsOf(st *tls.ConnectionState) TLS {
+	return TLS{
 		Version: tls.VersionName(st.Version),
 		Cipher:  tls.CipherSuiteName(st.CipherSuite),
 		SNI:     st.ServerName,
@@ -131,7 +126,7 @@ func echoTLS(st *tls.ConnectionState) EchoTLS {
 }
 
 // subject is c.Subject.String(), remembered for the connection.
-func (ec *echoConn) subject(c *x509.Certificate) string {
+func (ec *Conn) subject(c *x509.Certificate) string {
 	if ec == nil {
 		return c.Subject.String()
 	}
@@ -149,7 +144,7 @@ func (ec *echoConn) subject(c *x509.Certificate) string {
 }
 
 // leafText returns the issuer, serial and SHA-256 of the leaf.
-func (ec *echoConn) leafText(leaf *x509.Certificate) (issuer, serial, sha string) {
+func (ec *Conn) leafText(leaf *x509.Certificate) (issuer, serial, sha string) {
 	if ec == nil {
 		return leaf.Issuer.String(), serialHex(leaf), verify.Fingerprint(leaf)
 	}
@@ -162,7 +157,7 @@ func (ec *echoConn) leafText(leaf *x509.Certificate) (issuer, serial, sha string
 	return ec.issuer, ec.serial, ec.sha256
 }
 
-func (ec *echoConn) subjects(certs []*x509.Certificate) []string {
+func (ec *Conn) subjects(certs []*x509.Certificate) []string {
 	out := make([]string, len(certs))
 	for i, c := range certs {
 		out[i] = ec.subject(c)
@@ -170,38 +165,37 @@ func (ec *echoConn) subjects(certs []*x509.Certificate) []string {
 	return out
 }
 
-// echoTailKey is what the "tls", "client" and "location" members of an
+// tailKey is what the "tls", "client" and "location" members of an
 // echo response depend on, besides the connection itself (its TLS state
 // and presented chain) and Identity.Groups (compared separately).
-type echoTailKey struct {
-	loc       *Location
+type tailKey struct {
+	loc       Location
 	leaf      *x509.Certificate // nil when nothing was presented (or ignore)
 	presented int
 	verified  bool
+	downgr    bool
 	outcome   *verify.Outcome // the connection's; its Chain is the verified chain
 	user      string
 }
 
 // tlsOf returns the connection's TLS description.
-func (ec *echoConn) tlsOf(st *tls.ConnectionState) EchoTLS {
+func (ec *Conn) tlsOf(st *tls.ConnectionState) TLS {
 	switch {
 	case ec != nil:
 		return ec.tls
 	case st != nil:
-		return echoTLS(st)
+		return tlsOf(st)
 	}
-	return EchoTLS{}
+	return TLS{}
 }
-
-func echoLocation(l *Location) EchoLocation { return EchoLocation{Path: l.Path, Policy: l.Policy} }
 
 // appendTail appends the "tls", "client" and "location" members for id
 // and the closing brace: from the connection's memo when the location and
 // identity are those of its previous request (the usual keep-alive case),
 // else encoded and remembered. ok is false when the response cannot be
-// encoded (see EchoResponse.appendJSON); b is then returned unchanged.
-func (ec *echoConn) appendTail(b []byte, id *Identity, st *tls.ConnectionState) (_ []byte, ok bool) {
-	key := echoTailKey{loc: id.Location, presented: len(id.Presented), verified: id.Verified, outcome: id.Outcome, user: id.User}
+// encoded (see Response.appendJSON); b is then returned unchanged.
+func (ec *Conn) appendTail(b []byte, id *Identity, st *tls.ConnectionState) (_ []byte, ok bool) {
+	key := tailKey{loc: id.Location, presented: len(id.Presented), verified: id.Verified, downgr: id.Downgraded, outcome: id.Outcome, user: id.User}
 	if len(id.Presented) > 0 {
 		key.leaf = id.Presented[0]
 	}
@@ -214,7 +208,7 @@ func (ec *echoConn) appendTail(b []byte, id *Identity, st *tls.ConnectionState) 
 		}
 		ec.mu.Unlock()
 	}
-	r := EchoResponse{TLS: ec.tlsOf(st), Client: echoClient(id, ec), Location: echoLocation(id.Location)}
+	r := Response{TLS: ec.tlsOf(st), Client: client(id, ec), Location: id.Location}
 	start := len(b)
 	out, ok := r.appendTail(b)
 	if !ok {

@@ -1,4 +1,4 @@
-package gateway
+package echo
 
 import (
 	"slices"
@@ -17,28 +17,28 @@ import (
 // encodes it. ok is false for input MarshalIndent would refuse (a
 // not_after year outside 0-9999, which crypto/x509 cannot produce); the
 // caller then uses encoding/json and reports its error.
-func (r *EchoResponse) appendJSON(b []byte) (_ []byte, ok bool) {
+func (r *Response) appendJSON(b []byte) (_ []byte, ok bool) {
 	b = r.appendHead(b)
 	return r.appendTail(b)
 }
 
 // appendHead appends the members that describe the request, from the
 // opening brace to "headers".
-func (r *EchoResponse) appendHead(b []byte) []byte {
+func (r *Response) appendHead(b []byte) []byte {
 	return r.appendRequest(r.appendRequestID(b))
 }
 
 // appendRequestID opens the response with the one member that differs on
 // every request.
-func (r *EchoResponse) appendRequestID(b []byte) []byte {
+func (r *Response) appendRequestID(b []byte) []byte {
 	b = append(b, '{')
 	b = jsonKey(b, 1, "request_id", true)
 	return jsonString(b, r.RequestID)
 }
 
 // appendRequest appends "site" to "headers": the same for consecutive
-// identical requests of a connection (echoConn.appendHead remembers them).
-func (r *EchoResponse) appendRequest(b []byte) []byte {
+// identical requests of a connection (Conn.appendHead remembers them).
+func (r *Response) appendRequest(b []byte) []byte {
 	b = jsonKey(b, 1, "site", false)
 	b = jsonString(b, r.Site)
 	b = jsonKey(b, 1, "method", false)
@@ -55,8 +55,8 @@ func (r *EchoResponse) appendRequest(b []byte) []byte {
 
 // appendTail appends the members that stay the same on a connection for a
 // given location and identity ("tls", "client", "location") and the
-// closing brace; echoConn.appendTail remembers them.
-func (r *EchoResponse) appendTail(b []byte) (_ []byte, ok bool) {
+// closing brace; Conn.appendTail remembers them.
+func (r *Response) appendTail(b []byte) (_ []byte, ok bool) {
 	if na := r.Client.NotAfter; na != nil && (na.Year() < 0 || na.Year() > 9999) {
 		return b, false
 	}
@@ -89,7 +89,7 @@ func (r *EchoResponse) appendTail(b []byte) (_ []byte, ok bool) {
 	return jsonClose(b, 0, '}'), true
 }
 
-func (c *EchoClient) appendJSON(b []byte, depth int) []byte {
+func (c *Client) appendJSON(b []byte, depth int) []byte {
 	in := depth + 1
 	b = append(b, '{')
 	b = jsonKey(b, in, "presented", true)
