@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/dname"
 	"github.com/certgate/certgate/internal/mapping"
 	"github.com/certgate/certgate/internal/revocation"
+	"github.com/certgate/certgate/internal/site"
 	"github.com/certgate/certgate/internal/substatus"
 	"github.com/certgate/certgate/internal/verify"
 )
@@ -479,9 +481,12 @@ func (b *reportBuilder) mapCertificate(r *VerifyReport) {
 		m.Note = "not run: the gateway maps only a verified certificate"
 		return
 	}
-	res := env.mapper.Map(b.out.Chain)
+	// The gateway's decision (site.Decide) on a location that requires a
+	// certificate and has no allow lists: verify knows no request path.
+	dec := site.Decide(requireAnyone, b.out, env.mapper)
+	res := dec.Mapping
 	m.Result = &res
-	d := env.mapper.Decide(res)
+	d := dec.Deny
 	if d == nil {
 		if !m.Configured {
 			m.Note = "the site has no mapping block: the request goes on without a user"
@@ -496,6 +501,10 @@ func (b *reportBuilder) mapCertificate(r *VerifyReport) {
 	r.setVerdict(d.Sub, d.Code, &verify.Element{Index: 0, Role: verify.RoleLeaf, Cert: b.out.Chain[0]}, reason)
 	r.Next = "certgate map test -c " + b.o.Config.Path + " --site " + env.site.Name + " " + b.o.CertFile
 }
+
+// requireAnyone is a location that requires a certificate and admits
+// every mapped or unmapped user.
+var requireAnyone = &site.Location{Index: -1, Path: "/", Policy: config.ClientCertRequire}
 
 // reachesName applies select's Chromium rule: some issuer on the chain
 // built from others reaches one of names.

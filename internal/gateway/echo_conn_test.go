@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/site"
 	"github.com/certgate/certgate/internal/substatus"
 	"github.com/certgate/certgate/internal/verify"
 )
@@ -27,14 +28,14 @@ func TestEchoConnectionMemo(t *testing.T) {
 	presented := p.alice.Chain()[:2]
 	st := &tls.ConnectionState{Version: tls.VersionTLS13, CipherSuite: tls.TLS_AES_128_GCM_SHA256, ServerName: "localhost",
 		NegotiatedProtocol: "http/1.1", HandshakeComplete: true, PeerCertificates: presented}
-	site := &Site{Name: "s", Config: &config.Site{Forward: config.Forward{UserHeader: "X-Remote-User", GroupsHeader: "X-Remote-Groups"}}}
+	gs := &Site{Site: &site.Site{Name: "s", Config: &config.Site{Forward: config.Forward{UserHeader: "X-Remote-User", GroupsHeader: "X-Remote-Groups"}}}}
 	require := &Location{Path: "/", Policy: config.ClientCertRequire}
 	accept := &Location{Index: 1, Path: "/a", Policy: config.ClientCertAccept}
 	accepted := &verify.Outcome{Sub: substatus.OK, Code: substatus.NoError, Chain: append(append([]*x509.Certificate(nil), presented...), p.root.Cert)}
 	refused := &verify.Outcome{Sub: substatus.CertUntrusted, Code: substatus.CertEUntrustedRoot, Reason: "the chain ends in an untrusted root",
 		Element: &verify.Element{Index: 1, Role: verify.RoleIntermediate, Cert: presented[1]}, Chain: presented, Err: verify.ErrUntrustedRoot}
 
-	alice := Identity{Site: site, Location: require, Presented: presented, Outcome: accepted, Verified: true, User: "alice", Groups: []string{"staff"}}
+	alice := Identity{Site: gs, Location: require, Presented: presented, Outcome: accepted, Verified: true, User: "alice", Groups: []string{"staff"}}
 	steps := []struct {
 		name   string
 		id     Identity
@@ -48,8 +49,8 @@ func TestEchoConnectionMemo(t *testing.T) {
 		{name: "no groups", id: func() Identity { i := alice; i.Groups = nil; return i }()},
 		{name: "other user", id: func() Identity { i := alice; i.User = "bob"; return i }()},
 		{name: "unmapped", id: func() Identity { i := alice; i.User, i.Groups = "", nil; return i }()},
-		{name: "downgraded on accept", id: Identity{Site: site, Location: accept, Presented: presented, Outcome: refused}},
-		{name: "ignore location", id: Identity{Site: site, Location: implicitLocation}},
+		{name: "downgraded on accept", id: Identity{Site: gs, Location: accept, Presented: presented, Outcome: refused}},
+		{name: "ignore location", id: Identity{Site: gs, Location: site.ImplicitLocation}},
 		{name: "spoofed identity header", id: alice, header: map[string][]string{"X_remote_user": {"mallory"}, "Accept": {"*/*"}}},
 		{name: "a header", id: alice, header: map[string][]string{"Accept": {"*/*"}}},
 		{name: "same header (memo)", id: alice, header: map[string][]string{"Accept": {"*/*"}}},
@@ -78,8 +79,8 @@ func TestEchoConnectionMemo(t *testing.T) {
 			w := httptest.NewRecorder()
 			echoHandler{}.ServeHTTP(w, r)
 
-			want := EchoResponse{RequestID: id.RequestID, Site: site.Name, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Host: r.Host,
-				Headers: upstreamHeaders(r.Header.Clone(), site), TLS: echoTLS(st), Client: echoClient(&id, nil), Location: echoLocation(id.Location)}
+			want := EchoResponse{RequestID: id.RequestID, Site: gs.Name, Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, Host: r.Host,
+				Headers: upstreamHeaders(r.Header.Clone(), gs), TLS: echoTLS(st), Client: echoClient(&id, nil), Location: echoLocation(id.Location)}
 			wb, err := json.MarshalIndent(want, "", "  ")
 			if err != nil {
 				t.Fatal(err)
