@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/dname"
 	"github.com/certgate/certgate/internal/mapping"
 	"github.com/certgate/certgate/internal/revocation"
@@ -483,7 +482,7 @@ func (b *reportBuilder) mapCertificate(r *VerifyReport) {
 	}
 	// The gateway's decision (site.Decide) on a location that requires a
 	// certificate and has no allow lists: verify knows no request path.
-	dec := site.Decide(requireAnyone, b.out, env.mapper)
+	dec := site.Decide(site.AnyLocation, b.out, env.mapper)
 	res := dec.Mapping
 	m.Result = &res
 	d := dec.Deny
@@ -501,10 +500,6 @@ func (b *reportBuilder) mapCertificate(r *VerifyReport) {
 	r.setVerdict(d.Sub, d.Code, &verify.Element{Index: 0, Role: verify.RoleLeaf, Cert: b.out.Chain[0]}, reason)
 	r.Next = "certgate map test -c " + b.o.Config.Path + " --site " + env.site.Name + " " + b.o.CertFile
 }
-
-// requireAnyone is a location that requires a certificate and admits
-// every mapped or unmapped user.
-var requireAnyone = &site.Location{Index: -1, Path: "/", Policy: config.ClientCertRequire}
 
 // reachesName applies select's Chromium rule: some issuer on the chain
 // built from others reaches one of names.

@@ -262,6 +262,21 @@ func (s *Site) Locate(path string) *Location {
 	return ImplicitLocation
 }
 
+// Location returns the site's location for sites[].locations[j], or nil.
+func (s *Site) Location(j int) *Location {
+	for _, l := range s.Locations {
+		if l.Index == j {
+			return l
+		}
+	}
+	return nil
+}
+
+// AnyLocation requires a client certificate and has no allow lists: the
+// location the doctor decides with when it knows no request path
+// (`certgate verify -c`, `certgate map test`). Do not modify it.
+var AnyLocation = &Location{Index: -1, Path: "/", Policy: config.ClientCertRequire}
+
 // ImplicitLocation governs the paths no location covers: client
 // certificates are ignored. Do not modify it.
 var ImplicitLocation = &Location{Index: -1, Path: "/", Policy: config.ClientCertIgnore}
