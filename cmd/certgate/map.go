@@ -41,7 +41,9 @@ site's mapping rules on the verified chain and prints the user, the groups,
 the rule that decided, every rule considered and why, and the answer the
 gateway gives (200, 403.12 mapper denied, or the verification failure), plus
 403.100 for locations whose allow_users / allow_groups exclude the user.
-Revocation is not checked (use certgate verify --urlfetch for that).
+Revocation is checked by the site's engine from its local CRLs and disk
+cache only: map test never uses the network (certgate verify --urlfetch
+does).
 
 --site may be left out when the config has one site.
 

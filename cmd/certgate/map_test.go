@@ -24,13 +24,17 @@ func TestMapCLI(t *testing.T) {
 	alice := write("alice.pem", inter.Client(t, "alice", pki.WithUPN("alice@corp.example")))
 	bob := write("bob.pem", inter.Client(t, "bob", pki.WithSubject(pkix.Name{CommonName: "bob", Organization: []string{"Contractors"}})))
 	carol := write("carol.pem", inter.Client(t, "carol"))
+	// map test checks revocation with the site's engine, from local CRLs
+	// and the cache only.
+	pkitest.WriteFile(t, dir, "inter.crl", inter.CRL(t, pki.CRLOptions{}))
+	pkitest.WriteFile(t, dir, "root.crl", root.CRL(t, pki.CRLOptions{}))
 	cfg := filepath.Join(dir, "certgate.yaml")
 	if err := os.WriteFile(cfg, []byte(`sites:
   - name: app
     hosts: [app.example.test]
     certificate: {cert: server.pem, key: server.key}
     upstream: echo
-    client_auth: {trust: {roots: roots.pem}}
+    client_auth: {trust: {roots: roots.pem}, revocation: {crls: [inter.crl, root.crl]}}
     locations: [{path: /, client_cert: require}]
     mapping:
       required: true

@@ -31,8 +31,9 @@ CDP, delta CDP, OCSP and AIA caIssuers URL with what was fetched from it and
 how long it took, the revocation status of each element, and warnings.
 
 Trust is explicit (--roots, --intermediates, --crl, --purpose, --peer-name)
-or a site's (-c certgate.yaml --site NAME: the verifier gateway.Build makes
-for the site, its issuer list, revocation settings and mapping).
+or a site's (-c certgate.yaml --site NAME: the verifier the gateway builds
+for the site, its issuer list, revocation settings and mapping; the server
+certificate and key are not read).
 
 The network is used only with --urlfetch: missing intermediates are then
 fetched from AIA caIssuers URLs (http/https, --timeout, size limit; DER, PEM

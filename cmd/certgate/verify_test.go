@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -75,5 +76,49 @@ func TestVerifyExitCodes(t *testing.T) {
 				t.Errorf("certgate %s printed nothing", strings.Join(tt.args, " "))
 			}
 		})
+	}
+}
+
+// TestVerifySiteWithoutServerKey: `certgate verify -c cfg --site s` builds
+// only the site's trust (internal/site), never the server certificate, so
+// it answers when the server's private key is missing or unreadable, and
+// when another site of the config is broken.
+func TestVerifySiteWithoutServerKey(t *testing.T) {
+	dir := t.TempDir()
+	t0 := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	valid := pki.WithValidity(t0, t0.AddDate(5, 0, 0))
+	root := pkitest.NewRoot(t, "CLI Site Root", valid)
+	pkitest.WriteCerts(t, dir, "root.pem", root.Cert)
+	pkitest.WriteFile(t, dir, "root.crl", root.CRL(t, pki.CRLOptions{ThisUpdate: t0.AddDate(0, 5, 0), NextUpdate: t0.AddDate(0, 6, 15)}))
+	_, keyPath := pkitest.WriteLeaf(t, dir, "server", root.Localhost(t, valid))
+	goodPEM := pkitest.WriteCerts(t, dir, "good.pem", root.Client(t, "CLI Site Good", valid).Cert)
+	cfg := pkitest.WriteFile(t, dir, "certgate.yaml", []byte(`
+sites:
+  - name: app
+    hosts: [app.example.test]
+    certificate: {cert: server.pem, key: server.key}
+    upstream: echo
+    client_auth:
+      trust: {roots: root.pem}
+      revocation: {crls: [root.crl]}
+    locations: [{path: /, client_cert: require}]
+  - name: broken
+    hosts: [broken.example.test]
+    certificate: {cert: server.pem, key: server.key}
+    upstream: echo
+    client_auth:
+      trust: {roots: missing-roots.pem}
+    locations: [{path: /, client_cert: require}]
+`))
+	if err := os.Remove(keyPath); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"verify", "-c", cfg, "--site", "app", "--at", "2030-06-01T00:00:00Z", goodPEM}
+	if got, out := exitCode(t, args...); got != 0 || !strings.HasPrefix(out, "200\n") {
+		t.Fatalf("certgate %s: exit %d, want 0 and 200\n%s", strings.Join(args, " "), got, out)
+	}
+	// The gateway itself still needs the key: check says so.
+	if got, out := exitCode(t, "check", "-c", cfg, "--no-lint"); got != 2 {
+		t.Errorf("certgate check without the server key: exit %d, want 2\n%s", got, out)
 	}
 }

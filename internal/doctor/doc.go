@@ -4,6 +4,9 @@
 // (internal/substatus), the same issuer-list arithmetic
 // (internal/issuerlist) and, for verify, the same verification and
 // revocation engines (internal/verify, internal/revocation) the gateway uses.
+// With a config (`verify -c`), the site is built by internal/site, as the
+// gateway builds it but without its server key, and judged by site.Decide;
+// the doctor never imports the gateway.
 //
 // Every command returns a report value with a text rendering for people
 // (WriteText) and JSON tags for machines; the cmd/certgate wiring only

@@ -318,14 +318,6 @@ var (
 	hresultRE = regexp.MustCompile(`\b0x8[0-9a-fA-F]{7}\b`)
 )
 
-// Response headers certgate's gateway sets on its own error responses
-// (gateway.HeaderSubstatus, gateway.HeaderCode), for clients that do not
-// parse bodies.
-const (
-	headerSubstatus = "X-Certgate-Substatus"
-	headerCode      = "X-Certgate-Code"
-)
-
 // parseAnswer extracts the sub-status from certgate's problem+json
 // (RFC 9457 with "substatus" and "code" members), its X-Certgate-Substatus
 // header, or an IIS-style error page ("HTTP Error 403.16 - Forbidden" in
@@ -333,12 +325,12 @@ const (
 func parseAnswer(pr *ProbeResponse, h http.Header, body []byte) {
 	defer func() {
 		if pr.SubStatus == "" {
-			if s, err := substatus.ParseSub(h.Get(headerSubstatus)); err == nil {
+			if s, err := substatus.ParseSub(h.Get(substatus.HeaderSubstatus)); err == nil {
 				pr.SubStatus, pr.From = s.String(), "header"
 			}
 		}
-		if pr.Code == "" && h.Get(headerCode) != "" {
-			pr.Code = codeFromJSON(h.Get(headerCode))
+		if pr.Code == "" && h.Get(substatus.HeaderCode) != "" {
+			pr.Code = codeFromJSON(h.Get(substatus.HeaderCode))
 		}
 	}()
 	if strings.Contains(strings.ToLower(h.Get("Content-Type")), "json") {

@@ -14,10 +14,10 @@ import (
 
 	"github.com/certgate/certgate/internal/certfile"
 	"github.com/certgate/certgate/internal/config"
-	"github.com/certgate/certgate/internal/gateway"
 	"github.com/certgate/certgate/internal/mapping"
 	"github.com/certgate/certgate/internal/mapping/report"
 	"github.com/certgate/certgate/internal/revocation"
+	"github.com/certgate/certgate/internal/site"
 	"github.com/certgate/certgate/internal/verify"
 )
 
@@ -86,7 +86,7 @@ type verifyEnv struct {
 	close         func()
 
 	// Site mode only.
-	site       *gateway.Site
+	site       *site.Site
 	siteConfig *config.Site
 	mapper     *mapping.Mapper
 }
@@ -95,8 +95,9 @@ type verifyEnv struct {
 // o.CertFile, and why: it runs the verification engine (internal/verify
 // with internal/revocation) that the gateway runs, after fetching missing
 // intermediates from AIA caIssuers URLs when o.URLFetch allows the network.
-// With a site it uses the verifier gateway.Build makes for that site, its
-// issuer list and its certificate mapping.
+// With a site it uses the verifier site.Build makes for that site (the
+// gateway's), its issuer list and its certificate mapping, and decides
+// with site.Decide.
 //
 // A rejected certificate is a report, not an error; errors are usage or
 // input problems (unreadable files, unknown site, no trust).
@@ -240,8 +241,9 @@ func explicitEnv(o VerifyOptions) (*verifyEnv, error) {
 	return env, nil
 }
 
-// siteEnv builds the config with gateway.Build and takes the site's
-// verifier. Only the revocation mode (and, with --timeout, the fetch
+// siteEnv builds the site with site.Build, as the gateway does, and takes
+// its verifier. No other site is built and no server key is read: verify
+// needs neither. Only the revocation mode (and, with --timeout, the fetch
 // timeout) may differ from the config, and the report says so: without
 // --urlfetch an online site is checked cache-only, so that verify never
 // uses the network unasked.
@@ -249,15 +251,13 @@ func siteEnv(o VerifyOptions) (*verifyEnv, error) {
 	if len(o.Roots)+len(o.Intermediates)+len(o.CRLs) > 0 || o.Purpose != "" || o.PeerName != "" {
 		return nil, fmt.Errorf("verify: %w: with -c the site's trust is used: --roots, --intermediates, --crl, --purpose and --peer-name do not apply", ErrUsage)
 	}
-	i, err := report.SiteIndex(o.Config, o.Site)
+	cfg := o.Config
+	i, err := report.SiteIndex(cfg, o.Site)
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w", err)
 	}
-	// A copy: the caller's config is not modified.
-	cfg := *o.Config
-	cfg.Sites = slices.Clone(o.Config.Sites)
 	sc := &cfg.Sites[i]
-	rc := &sc.ClientAuth.Revocation
+	rc := sc.ClientAuth.Revocation
 	field := fmt.Sprintf("sites[%d].client_auth", i)
 
 	env := &verifyEnv{siteConfig: sc, purpose: verify.PurposeClientAuth, crlFiles: rc.CRLs, onUnavailable: rc.OnUnavailable}
@@ -282,55 +282,50 @@ func siteEnv(o VerifyOptions) (*verifyEnv, error) {
 		env.mode, env.modeNote = revocation.CacheOnly, "the site's online mode without --urlfetch: no network"
 		env.warnings = append(env.warnings, "the site checks revocation online, but without --urlfetch verify does not use the network: revocation was checked from the local CRLs and the disk cache only (cache-only); add --urlfetch for the gateway's exact answer")
 	}
-	rc.Mode = env.mode.String()
-	if o.Timeout > 0 {
-		rc.Timeout = o.Timeout
+	adjust := func(ro *revocation.Options) {
+		ro.Mode = env.mode
+		if o.Timeout > 0 {
+			ro.Timeout = o.Timeout
+		}
 	}
 
-	snap, err := gateway.Build(&cfg, o.Logger)
+	s, err := site.Build(cfg, i, site.Options{Logger: o.Logger, Revocation: adjust})
 	if err != nil {
 		return nil, err
 	}
-	env.close = snap.Close
-	for _, s := range snap.Sites {
-		if s.Index == i {
-			env.site = s
-		}
-	}
-	if env.site == nil || env.site.Verifier == nil {
-		snap.Close()
+	env.close = s.Close
+	env.site = s
+	if s.Verifier == nil {
+		s.Close()
 		return nil, fmt.Errorf("verify: %w: site %q asks for no client certificate (no location has client_cert accept or require), so the gateway never verifies one", ErrUsage, sc.Name)
 	}
-	env.verifier = env.site.Verifier
+	env.verifier = s.Verifier
 	fail := func(err error) (*verifyEnv, error) {
-		snap.Close()
+		s.Close()
 		return nil, err
 	}
 	for _, c := range env.verifier.Anchors() {
 		env.roots = append(env.roots, Cert{Certificate: c, Source: field + ".trust.roots"})
 	}
-	inters, err := loadCertsField(&cfg, field+".trust.intermediates", sc.ClientAuth.Trust.Intermediates)
-	if err != nil {
-		return fail(err)
+	for _, c := range s.Intermediates {
+		env.inters = append(env.inters, Cert{Certificate: c, Source: field + ".trust.intermediates"})
 	}
-	for _, c := range inters {
-		env.inters = append(env.inters, Cert{Certificate: c.Certificate, Source: field + ".trust.intermediates"})
-	}
-	env.trust = fmt.Sprintf("site %q of %s (%s", env.site.Name, cfg.Path, count(len(env.roots), "root"))
+	env.trust = fmt.Sprintf("site %q of %s (%s", s.Name, cfg.Path, count(len(env.roots), "root"))
 	if len(env.inters) > 0 {
 		env.trust += ", " + count(len(env.inters), "intermediate")
 	}
 	env.trust += ")"
-	fo, err := revocation.OptionsFromConfig(*rc)
+	fo, err := site.RevocationOptions(rc)
 	if err != nil {
 		return fail(cfg.FieldErr(field+".revocation", err))
 	}
+	adjust(&fo)
 	// AIA fetches obey the site's allow_hosts, timeout and max_bytes.
 	if env.fetcher, err = revocation.NewFetcher(fo); err != nil {
 		return fail(cfg.FieldErr(field+".revocation", err))
 	}
 	// The site's own mapper, as the gateway built it.
-	env.mapper = env.site.Mapper
+	env.mapper = s.Mapper
 	return env, nil
 }
 

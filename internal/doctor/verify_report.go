@@ -12,6 +12,7 @@ import (
 	"github.com/certgate/certgate/internal/dname"
 	"github.com/certgate/certgate/internal/mapping"
 	"github.com/certgate/certgate/internal/revocation"
+	"github.com/certgate/certgate/internal/site"
 	"github.com/certgate/certgate/internal/substatus"
 	"github.com/certgate/certgate/internal/verify"
 )
@@ -479,9 +480,12 @@ func (b *reportBuilder) mapCertificate(r *VerifyReport) {
 		m.Note = "not run: the gateway maps only a verified certificate"
 		return
 	}
-	res := env.mapper.Map(b.out.Chain)
+	// The gateway's decision (site.Decide) on a location that requires a
+	// certificate and has no allow lists: verify knows no request path.
+	dec := site.Decide(site.AnyLocation, b.out, env.mapper)
+	res := dec.Mapping
 	m.Result = &res
-	d := env.mapper.Decide(res)
+	d := dec.Deny
 	if d == nil {
 		if !m.Configured {
 			m.Note = "the site has no mapping block: the request goes on without a user"

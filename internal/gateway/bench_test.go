@@ -137,7 +137,7 @@ func BenchmarkRequestHotPath(b *testing.B) {
 	b.Run("decide", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			if d := decide(loc, outcome); !d.UseCert {
+			if d := cs.decide(loc, outcome); !d.Verified {
 				b.Fatal("certificate not used")
 			}
 		}

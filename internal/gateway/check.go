@@ -113,15 +113,6 @@ func (site *Site) ServerCertificate() *x509.Certificate {
 	return certfile.Leaf(&site.tls.Certificates[0])
 }
 
-// TrustedCAs returns the site's trust anchors (nil when no location uses
-// client certificates).
-func (site *Site) TrustedCAs() []*x509.Certificate {
-	if site.Verifier == nil {
-		return nil
-	}
-	return site.Verifier.Anchors()
-}
-
 // Expiring describes the server certificate and trusted CAs of the site
 // that expire within window of at (or already have).
 func (site *Site) Expiring(at time.Time, window time.Duration) []string {

@@ -78,27 +78,6 @@ func TestSNISiteSelection(t *testing.T) {
 	}
 }
 
-func TestSiteForNames(t *testing.T) {
-	s := &Snapshot{exact: map[string]*Site{}, wildcard: map[string]*Site{}}
-	a, w, d := &Site{Name: "a"}, &Site{Name: "wild"}, &Site{Name: "default"}
-	s.exact["a.example.test"], s.wildcard["wild.example.test"], s.Default = a, w, d
-	tests := []struct{ name, want string }{
-		{"a.example.test", "a"},
-		{"A.Example.TEST.", "a"},
-		{"x.wild.example.test", "wild"},
-		{"X.WILD.example.test", "wild"},
-		{"y.x.wild.example.test", "default"}, // a wildcard covers one label
-		{"wild.example.test", "default"},
-		{"other.test", "default"},
-		{"", "default"},
-	}
-	for _, tt := range tests {
-		if got := s.SiteFor(tt.name).Name; got != tt.want {
-			t.Errorf("SiteFor(%q) = %s, want %s", tt.name, got, tt.want)
-		}
-	}
-}
-
 // TestMisdirectedRequest: a Host naming another site than the SNI is
 // refused with 421 before any policy or upstream, so the SNI of an open
 // site cannot be used to reach a site that requires a certificate.

@@ -8,9 +8,15 @@
 // connection's memo).
 //
 // Everything derived from the config lives in an immutable Snapshot built by
-// Build. A Server holds the current Snapshot in an atomic.Pointer; each
-// connection keeps the Snapshot it was accepted under, so a reload (Swap)
-// changes new handshakes only and never a connection in flight.
+// Build: the sites as internal/site builds them (trust, issuer list,
+// verifier with revocation, mapper, locations: the same build `certgate
+// verify -c` and `map test` use) plus what only serving needs, which is
+// all this package adds: server certificates and keys, TLS configs,
+// listeners, handlers, the reverse proxy and error pages. A Server holds
+// the current Snapshot in an atomic.Pointer; each connection keeps the
+// Snapshot it was accepted under, so a reload (Swap) changes new
+// handshakes only and never a connection in flight. Only cmd/certgate
+// imports this package: the doctor builds sites with internal/site.
 //
 // crypto/tls never verifies client certificates here (ClientAuth is at most
 // RequestClientCert): the one verification engine is internal/verify, so the
@@ -27,19 +33,20 @@
 //  2. The decoded path must be canonical (no dot or empty segments), else
 //     400: the upstream could resolve it under another location's prefix.
 //  3. The longest location prefix on a segment boundary applies
-//     (Site.Locate); a path no location covers is not asked for a
+//     (site.Site.Locate); a path no location covers is not asked for a
 //     certificate, like a site without locations.
-//  4. decide applies ignore / accept / require to the connection's
-//     verification outcome: a refusal is a 403.x page (HTML, or RFC 9457
-//     problem+json when Accept prefers JSON), never sent upstream.
+//  4. site.Decide, the one judge, applies ignore / accept / require to the
+//     connection's verification outcome, maps a verified certificate
+//     (403.12 when mapping refuses it) and applies the location's
+//     allow_users / allow_groups (403.100). Its one site.Denial becomes a
+//     403.x page (HTML, or RFC 9457 problem+json when Accept prefers JSON),
+//     never sent upstream.
 //
 // Hooks for later layers:
 //   - Identity (IdentityFrom) is what the upstream side knows about the
-//     client. After decide, Server.mapIdentity (mapping.go) maps a verified
-//     certificate (403.12 when mapping refuses it), applies the location's
-//     allow_users / allow_groups (403.100) and sets Identity.User and
-//     Identity.Groups; the proxy's Rewrite forwards them with RFC 9440
-//     Client-Cert / Client-Cert-Chain (forwardIdentity).
+//     client: the decision's user and groups (Identity.User,
+//     Identity.Groups); the proxy's Rewrite forwards them with RFC 9440
+//     Client-Cert / Client-Cert-Chain (forwardIdentity, mapping.go).
 //   - Options.Hooks receive one RequestEvent per request, one
 //     HandshakeEvent per TLS handshake and one VerifyEvent per certificate
 //     verification, for the W3C access log and metrics.

@@ -9,8 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/certgate/certgate/internal/site"
 	"github.com/certgate/certgate/internal/substatus"
-	"github.com/certgate/certgate/internal/verify"
 )
 
 // problem is a response the gateway writes itself. Its client-facing text
@@ -27,23 +27,21 @@ type problem struct {
 	Detailed bool
 }
 
-func problemFromOutcome(o *verify.Outcome, detailed bool) problem {
-	p := problem{Sub: o.Sub, Code: o.Code, Reason: o.Reason, Detailed: detailed}
-	if o.Element != nil {
-		p.Element = o.Element.String()
+// problemFromDenial is the page of a refusal decided by site.Decide.
+func problemFromDenial(d *site.Denial, detailed bool) problem {
+	p := problem{Sub: d.Sub, Code: d.Code, Reason: d.Reason, Detailed: detailed}
+	if d.Element != nil {
+		p.Element = d.Element.String()
 	}
 	return p
 }
 
-// Response headers on every response the gateway writes itself. The
-// sub-status and code are not secrets (the JSON body carries them for every
-// client, as IIS logs them), and in headers they are visible to
-// `curl -I` and to monitoring that does not parse bodies. The reason and
-// failing element are never put in headers: they are detailed information.
+// Response headers on every response the gateway writes itself, spelled
+// once in internal/substatus (which `certgate probe` reads them with).
 const (
-	HeaderSubstatus = "X-Certgate-Substatus" // "403.16"
-	HeaderCode      = "X-Certgate-Code"      // "0x800B0109"
-	HeaderRequestID = "X-Request-Id"
+	HeaderSubstatus = substatus.HeaderSubstatus // "403.16"
+	HeaderCode      = substatus.HeaderCode      // "0x800B0109"
+	HeaderRequestID = substatus.HeaderRequestID
 )
 
 // problemTypeBase + "403.16" is the RFC 9457 "type" URI: the error catalogue

@@ -240,3 +240,33 @@ func TestRequestEvents(t *testing.T) {
 		t.Errorf("%d handshake events, want 2", handshakes.Load())
 	}
 }
+
+func TestPrefersJSON(t *testing.T) {
+	tests := []struct {
+		accept []string
+		want   bool
+	}{
+		{nil, false},
+		{[]string{""}, false},
+		{[]string{"*/*"}, false},
+		{[]string{"application/json"}, true},
+		{[]string{"application/problem+json"}, true},
+		{[]string{"application/*"}, true},
+		{[]string{"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}, false}, // browsers
+		{[]string{"application/json, text/html;q=0.9"}, true},
+		{[]string{"text/html;q=0.5, application/json;q=0.6"}, true},
+		{[]string{"text/html;q=0.6, application/json;q=0.6"}, false},   // tie -> HTML
+		{[]string{"application/json;q=0", "*/*"}, false},               // json refused explicitly
+		{[]string{"text/html;q=0, */*"}, true},                         // html refused, json via */*
+		{[]string{"text/*;q=0.1", "application/json;q=0.2"}, true},     // two header lines
+		{[]string{"application/json;q=bogus, text/html;q=0.1"}, false}, // invalid q ignored
+		{[]string{"application/json;q=2"}, false},                      // out of range ignored
+		{[]string{"APPLICATION/JSON"}, true},
+		{[]string{"garbage;;;, application/json"}, true},
+	}
+	for _, tt := range tests {
+		if got := prefersJSON(tt.accept); got != tt.want {
+			t.Errorf("prefersJSON(%q) = %v, want %v", tt.accept, got, tt.want)
+		}
+	}
+}

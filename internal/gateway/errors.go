@@ -1,17 +1,15 @@
 package gateway
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/certgate/certgate/internal/site"
+)
 
 // Sentinels; match with errors.Is.
 var (
-	// ErrNoSites: the config has no site to serve.
-	ErrNoSites = errors.New("no sites configured")
-	// ErrDuplicateHost: two sites claim the same SNI name.
-	ErrDuplicateHost = errors.New("host already used by another site")
-	// ErrNoCertificates: a PEM file or directory held no certificate.
-	ErrNoCertificates = errors.New("no certificates found")
-	// ErrBadLocation: a location path that is not an absolute URL path.
-	ErrBadLocation = errors.New("location path must start with /")
+	// ErrNoSites: the config has no site to serve (site.ErrNoSites).
+	ErrNoSites = site.ErrNoSites
 	// ErrNoConnState: a request arrived on a connection the gateway did not
 	// accept itself (a bug); it is answered with 500, never let through.
 	ErrNoConnState = errors.New("request on a connection without gateway state")

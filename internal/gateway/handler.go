@@ -83,22 +83,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		id.Outcome = cs.verification(r.Context(), s, r.TLS.PeerCertificates)
 	}
 
-	d := decide(loc, id.Outcome)
-	if d.Deny != nil {
-		ev.Outcome = d.Deny
-		s.refuse(rec, r, ev, site, problemFromOutcome(d.Deny, detailed))
+	// One decision (internal/site): location policy, verification
+	// outcome, certificate mapping (403.12) and allow_users /
+	// allow_groups (403.100).
+	d := cs.decide(loc, id.Outcome)
+	if d.Deny != nil && d.Deny.Verification() {
+		ev.Outcome = d.Deny.Outcome
+		s.refuse(rec, r, ev, site, problemFromDenial(d.Deny, detailed))
 		return
 	}
-	id.Verified = d.UseCert
+	id.Verified = d.Verified
 	if d.Downgraded != nil {
 		ev.Outcome = d.Downgraded
 		events.AnonymousDowngrade(s.logger, site.Name, d.Downgraded, requestAttrs(ev, r)...)
 	}
-	// Certificate mapping (403.12) and allow_users/allow_groups (403.100),
-	// mapping.go: they set id.User and id.Groups.
-	if !s.mapIdentity(rec, r, ev, cs, id, detailed) {
+	if d.Verified && d.Mapping.Mapped() {
+		s.logMapped(r, ev, site, id, d.Mapping)
+	}
+	if d.Deny != nil {
+		s.refuseIdentity(rec, r, ev, site, id, d.Deny, d.Mapping, detailed)
 		return
 	}
+	id.User, id.Groups = d.User, d.Groups
 
 	ev.Sub, ev.Code = substatus.OK, substatus.NoError
 	// The built-in echo takes the identity directly: a request copy and a

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 
+	"github.com/certgate/certgate/internal/site"
 	"github.com/certgate/certgate/internal/verify"
 )
 
@@ -50,7 +51,7 @@ func (id *Identity) Cert() *x509.Certificate {
 // Downgraded reports whether a certificate was presented, failed, and the
 // request went on anonymously (accept location without reject_invalid).
 func (id *Identity) Downgraded() bool {
-	return !id.Verified && id.Outcome != nil && !id.Outcome.OK() && !noCertificate(id.Outcome)
+	return !id.Verified && id.Outcome != nil && !id.Outcome.OK() && !site.NoCertificate(id.Outcome)
 }
 
 type identityKey struct{}

@@ -246,17 +246,3 @@ func TestIssuerListNoWarningUnderLimit(t *testing.T) {
 		t.Errorf("unexpected warnings %q\n%s", g.snap.Warnings, g.logs)
 	}
 }
-
-// TestIssuerListDuplicates: a CA listed twice is sent once and counted once.
-func TestIssuerListDuplicates(t *testing.T) {
-	p := newTestPKI(t)
-	other := pkitest.NewRoot(t, "Other")
-	send := true
-	il := newIssuerList([]*x509.Certificate{p.root.Cert, other.Cert, p.root.Cert}, issuerListConfig(&send, 0, 0))
-	if len(il.Kept) != 2 || len(il.Duplicates) != 1 || !equalNames(il.Pool().Subjects(), rawSubjects(p.root.Cert, other.Cert)) {
-		t.Errorf("kept %d duplicates %d pool %s", len(il.Kept), len(il.Duplicates), describeNames(il.Pool().Subjects()))
-	}
-	if il.Bytes != 4+len(p.root.Cert.RawSubject)+len(other.Cert.RawSubject) {
-		t.Errorf("bytes = %d", il.Bytes)
-	}
-}

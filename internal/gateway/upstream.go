@@ -70,7 +70,7 @@ func newProxy(site *Site, target *url.URL, timeout time.Duration, logger *slog.L
 // as the same variable). ServeHTTP already stripped the request; this
 // second pass guards the proxy request itself. It returns h.
 func upstreamHeaders(h http.Header, site *Site) http.Header {
-	fw := &site.Config.Forward
+	fw := &site.Forward
 	forward.StripSpoofable(h, []string{fw.UserHeader, fw.GroupsHeader})
 	return h
 }

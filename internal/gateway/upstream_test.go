@@ -9,6 +9,8 @@ import (
 
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/echo"
+	"github.com/certgate/certgate/internal/forward"
+	"github.com/certgate/certgate/internal/site"
 	"github.com/certgate/certgate/internal/substatus"
 	"github.com/certgate/certgate/internal/verify"
 )
@@ -20,9 +22,9 @@ import (
 func TestEchoHandlerFromContext(t *testing.T) {
 	p := newTestPKI(t)
 	presented := p.alice.Chain()[:2]
-	site := &Site{Name: "s", Config: &config.Site{Forward: config.Forward{UserHeader: "X-Remote-User"}}}
+	gs := &Site{Site: &site.Site{Name: "s", Forward: forward.Options{UserHeader: "X-Remote-User"}}}
 	loc := &Location{Path: "/", Policy: config.ClientCertRequire}
-	id := &Identity{RequestID: "req1", Site: site, Location: loc, Presented: presented, Verified: true, User: "alice",
+	id := &Identity{RequestID: "req1", Site: gs, Location: loc, Presented: presented, Verified: true, User: "alice",
 		Outcome: &verify.Outcome{Sub: substatus.OK, Code: substatus.NoError, Chain: append(presented[:2:2], p.root.Cert)}}
 	r := httptest.NewRequest("GET", "https://localhost/x", nil)
 	r.TLS = &tls.ConnectionState{Version: tls.VersionTLS13, ServerName: "localhost", PeerCertificates: presented}

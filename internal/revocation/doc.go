@@ -3,7 +3,10 @@
 // in-memory and on-disk cache. It reports a Status; the verification policy
 // (internal/verify) decides what an Unknown status means for a request.
 //
-// The Engine (New, Check, Start, Close) implements Checker. Its modes match
+// The Engine (New, Check, Start, Close) implements Checker. It takes its own
+// Options and knows nothing of the config schema: internal/site converts a
+// site's revocation block (site.RevocationOptions), and a doctor command
+// can fill Options from its flags. Its modes match
 // IIS's CertCheckMode: Online (0; the network, the caches and local files),
 // CacheOnly (2; local files and the on-disk cache, never the network), Off
 // (1; no check), and Options.MaxAge adds CertCheckMode 4 (refetch a CRL

@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/certgate/certgate/internal/config"
 )
 
 // Mode is where revocation information may come from.
@@ -175,40 +173,10 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
-// OptionsFromConfig converts a site's revocation config. Paths are used as
-// given (the config loader resolves them against the config file), and
-// Logger, HTTPClient, Now and Issuers are left for the caller to set.
-// on_unavailable is not an Option: what Unknown means is the verifier's
-// policy, not the checker's.
-func OptionsFromConfig(cfg config.Revocation) (Options, error) {
-	mode, err := ParseMode(cfg.Mode)
-	if err != nil {
-		return Options{}, err
-	}
-	o := Options{
-		Mode:          mode,
-		Prefer:        cfg.Prefer,
-		LocalCRLs:     append([]string(nil), cfg.CRLs...),
-		MaxAge:        cfg.MaxAge,
-		Timeout:       cfg.Timeout,
-		MaxBytes:      cfg.MaxBytes,
-		CacheDir:      cfg.CacheDir,
-		AllowHosts:    append([]string(nil), cfg.AllowHosts...),
-		MaxConcurrent: cfg.MaxConcurrent,
-	}
-	if _, err := o.withDefaults(); err != nil {
-		return Options{}, err
-	}
-	return o, nil
-}
-
-// NewFromConfig is OptionsFromConfig followed by New with logger and the
-// CA certificates used to pre-verify local CRLs (may be nil).
-func NewFromConfig(cfg config.Revocation, logger *slog.Logger, issuers []*x509.Certificate) (*Engine, error) {
-	o, err := OptionsFromConfig(cfg)
-	if err != nil {
-		return nil, err
-	}
-	o.Logger, o.Issuers = logger, issuers
-	return New(o)
+// Validate reports the first invalid field of o, as New would; it is for
+// callers that check options before building anything (the site build
+// and `certgate verify`, which fetches AIA URLs under the same limits).
+func (o Options) Validate() error {
+	_, err := o.withDefaults()
+	return err
 }

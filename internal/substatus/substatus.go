@@ -3,7 +3,8 @@
 // Win32-style HRESULT codes that IIS writes to sc-win32-status.
 //
 // The 403 page, the W3C access log, metrics labels and `certgate explain`
-// all read their strings from here; nothing else spells them.
+// all read their strings from here; nothing else spells them, nor the
+// response headers that carry them (headers.go).
 package substatus
 
 import (

@@ -11,7 +11,8 @@ import (
 	"github.com/certgate/certgate/internal/certfile"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/mapping"
-	sitebuild "github.com/certgate/certgate/internal/site"
+	"github.com/certgate/certgate/internal/revocation"
+	"github.com/certgate/certgate/internal/site"
 	"github.com/certgate/certgate/internal/substatus"
 	"github.com/certgate/certgate/internal/verify"
 )
@@ -25,9 +26,9 @@ var ErrUnknownSite = errors.New("unknown site")
 type Test struct {
 	Site        string `json:"site"`
 	Certificate Cert   `json:"certificate"`
-	// Verification is the verify engine's outcome for the presented chain
-	// (revocation is not checked here). Only a verified certificate is
-	// mapped by the gateway.
+	// Verification is the verify engine's outcome for the presented chain,
+	// with the site's revocation engine, cache-only (no network). Only a
+	// verified certificate is mapped by the gateway.
 	Verification Verification `json:"verification"`
 	// Configured is false when the site has no mapping block.
 	Configured bool `json:"configured"`
@@ -111,24 +112,40 @@ func SiteIndex(cfg *config.Config, name string) (int, error) {
 
 // RunTest maps the certificate in certPath (leaf first, optionally followed
 // by the intermediates the client would send) for the named site of cfg, as
-// the gateway would at time at (zero: now). cfg must come from config.Load.
-func RunTest(ctx context.Context, cfg *config.Config, site, certPath string, at time.Time) (*Test, error) {
-	i, err := SiteIndex(cfg, site)
+// the gateway would at time at (zero: now). The site is built with
+// site.Build (the gateway's trust, verifier with revocation, and mapper;
+// no server key) and judged with site.Decide. Revocation is checked as the
+// site configures it, except that an online site is checked cache-only:
+// map test never uses the network. cfg must come from config.Load.
+func RunTest(ctx context.Context, cfg *config.Config, siteName, certPath string, at time.Time) (*Test, error) {
+	i, err := SiteIndex(cfg, siteName)
 	if err != nil {
 		return nil, err
 	}
 	sc := &cfg.Sites[i]
-	m, err := sitebuild.CompileMapping(cfg, i)
+	if at.IsZero() {
+		at = time.Now()
+	}
+	var mode revocation.Mode
+	noNetwork := func(o *revocation.Options) {
+		mode = o.Mode
+		if o.Mode == revocation.Online {
+			o.Mode = revocation.CacheOnly
+		}
+		// The engine's clock judges the freshness of cached CRLs and OCSP
+		// answers: "at --at" reads --at too.
+		o.Now = func() time.Time { return at }
+	}
+	s, err := site.Build(cfg, i, site.Options{Revocation: noNetwork})
 	if err != nil {
 		return nil, err
 	}
+	defer s.Close()
 	presented, err := certfile.LoadCertificates(certPath)
 	if err != nil {
 		return nil, fmt.Errorf("read certificate: %w", err)
 	}
-	if at.IsZero() {
-		at = time.Now()
-	}
+	m := s.Mapper
 	t := &Test{
 		Site:        sc.Name,
 		Certificate: describeCert(certPath, presented[0]),
@@ -137,31 +154,32 @@ func RunTest(ctx context.Context, cfg *config.Config, site, certPath string, at 
 	}
 
 	chain := presented
-	if len(sc.ClientAuth.Trust.Roots) == 0 {
+	var outcome *verify.Outcome
+	switch {
+	case len(sc.ClientAuth.Trust.Roots) == 0:
 		t.Verification = Verification{Status: "not verified",
 			Note: "the site has no client_auth.trust.roots, so the gateway never verifies, and never maps, a client certificate"}
-	} else {
-		o, err := verifyChain(ctx, cfg, i, presented, at)
-		if err != nil {
-			return nil, err
-		}
-		t.Verification = describeOutcome(o)
-		if o.OK() {
-			chain = o.Chain
+	case s.Verifier == nil:
+		t.Verification = Verification{Status: "not verified",
+			Note: "no location of the site has client_cert accept or require, so the gateway never verifies, and never maps, a client certificate"}
+	default:
+		outcome = s.Verifier.Verify(ctx, presented, at)
+		t.Verification = describeOutcome(outcome, mode)
+		if outcome.OK() {
+			chain = outcome.Chain
 		}
 	}
 
 	t.Result, t.Trace = m.Explain(chain)
-	switch d := m.Decide(t.Result); {
-	case !t.Verification.OK:
+	if !t.Verification.OK {
 		t.Decision = Decision{Status: t.Verification.Status, Code: t.Verification.Code,
 			Reason: "the certificate does not verify, so the gateway refuses it (require, or accept with reject_invalid) or treats the request as anonymous (accept) before mapping runs; the mapping above is of the presented chain, for reference"}
-		if s, err := substatus.ParseSub(t.Verification.Status); err == nil {
-			t.Decision.Heading = substatus.Must(s).Heading()
+		if sub, err := substatus.ParseSub(t.Verification.Status); err == nil {
+			t.Decision.Heading = substatus.Must(sub).Heading()
 		}
-	case d != nil:
-		t.Decision = Decision{Status: d.Sub.String(), Code: d.Code.String(), Heading: substatus.Must(d.Sub).Heading(), Reason: d.Reason}
-	default:
+	} else if d := site.Decide(site.AnyLocation, outcome, m); d.Deny != nil {
+		t.Decision = Decision{Status: d.Deny.Sub.String(), Code: d.Deny.Code.String(), Heading: substatus.Must(d.Deny.Sub).Heading(), Reason: d.Deny.Reason}
+	} else {
 		t.Decision = Decision{Allowed: true, Status: substatus.OK.String()}
 		switch {
 		case t.Result.Mapped():
@@ -173,49 +191,39 @@ func RunTest(ctx context.Context, cfg *config.Config, site, certPath string, at 
 		}
 	}
 
-	for _, l := range sc.Locations {
+	// Each location with allow lists, in config order, as site.Decide
+	// answers a request for it.
+	for j, l := range sc.Locations {
 		if len(l.AllowUsers) == 0 && len(l.AllowGroups) == 0 {
 			continue
 		}
 		la := LocationAccess{Path: l.Path, Allowed: true, Status: substatus.OK.String()}
-		switch d := mapping.Authorize(t.Result, l.Path, l.AllowUsers, l.AllowGroups); {
-		case !t.Decision.Allowed:
+		if !t.Decision.Allowed {
 			// The gateway answers the earlier refusal; the allow list is
 			// never consulted.
 			la.Allowed, la.Status, la.Reason = false, t.Decision.Status, "refused before the allow list is checked"
-		case d != nil:
-			la.Allowed, la.Status, la.Reason = false, d.Sub.String(), d.Reason
+		} else if loc := s.Location(j); loc != nil {
+			if d := site.Decide(loc, outcome, m); d.Deny != nil {
+				la.Allowed, la.Status, la.Reason = false, d.Deny.Sub.String(), d.Deny.Reason
+			}
 		}
 		t.Locations = append(t.Locations, la)
 	}
 	return t, nil
 }
 
-// verifyChain runs the verify engine with the site's trust material, as
-// the gateway snapshot configures it, minus revocation: `map test` must
-// work offline and answers a mapping question.
-func verifyChain(ctx context.Context, cfg *config.Config, i int, presented []*x509.Certificate, at time.Time) (*verify.Outcome, error) {
-	sc := &cfg.Sites[i]
-	p := fmt.Sprintf("sites[%d].client_auth.trust", i)
-	roots, err := certfile.LoadCertificates(sc.ClientAuth.Trust.Roots...)
-	if err != nil {
-		return nil, cfg.FieldErr(p+".roots", err)
+// describeOutcome renders o; mode is the site's configured revocation
+// mode, for the note on how revocation was checked.
+func describeOutcome(o *verify.Outcome, mode revocation.Mode) Verification {
+	v := Verification{OK: o.OK(), Status: o.Sub.String()}
+	switch mode {
+	case revocation.Online:
+		v.Note = "revocation checked from the local CRLs and the disk cache only: map test does not use the network (run certgate verify --urlfetch for the online answer)"
+	case revocation.CacheOnly:
+		v.Note = "revocation checked as the gateway does (cache-only)"
+	case revocation.Off:
+		v.Note = "revocation is not checked for this site (revocation.mode off)"
 	}
-	var inters []*x509.Certificate
-	if len(sc.ClientAuth.Trust.Intermediates) > 0 {
-		if inters, err = certfile.LoadCertificates(sc.ClientAuth.Trust.Intermediates...); err != nil {
-			return nil, cfg.FieldErr(p+".intermediates", err)
-		}
-	}
-	v, err := verify.New(verify.Options{Roots: roots, Intermediates: inters, Purpose: verify.PurposeClientAuth})
-	if err != nil {
-		return nil, cfg.FieldErr(p, err)
-	}
-	return v.Verify(ctx, presented, at), nil
-}
-
-func describeOutcome(o *verify.Outcome) Verification {
-	v := Verification{OK: o.OK(), Status: o.Sub.String(), Note: "revocation not checked by map test (run certgate verify --urlfetch)"}
 	if !o.OK() {
 		v.Code = o.Code.String()
 		v.Reason = o.Reason
@@ -278,12 +286,12 @@ type LocationRule struct {
 }
 
 // RunList describes the effective mapping of the named site of cfg.
-func RunList(cfg *config.Config, site string) (*List, error) {
-	i, err := SiteIndex(cfg, site)
+func RunList(cfg *config.Config, name string) (*List, error) {
+	i, err := SiteIndex(cfg, name)
 	if err != nil {
 		return nil, err
 	}
-	m, err := sitebuild.CompileMapping(cfg, i)
+	m, err := site.CompileMapping(cfg, i)
 	if err != nil {
 		return nil, err
 	}

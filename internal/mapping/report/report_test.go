@@ -50,6 +50,12 @@ func newFixture(t *testing.T) fixture {
 	write("stranger.pem", other.Client(t, "stranger", name("stranger", "Corp")), true)
 	write("expired.pem", inter.Client(t, "old", name("old", "Corp"),
 		pki.WithValidity(time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour))), true)
+	revoked := inter.Client(t, "revoked", name("revoked", "Corp"))
+	write("revoked.pem", revoked, true)
+	// Local CRLs for the leaves and the intermediate: map test checks
+	// revocation with the site's engine, without the network.
+	pkitest.WriteFile(t, dir, "inter.crl", inter.CRL(t, pki.CRLOptions{}, revoked.Cert))
+	pkitest.WriteFile(t, dir, "root.crl", root.CRL(t, pki.CRLOptions{}))
 
 	yaml := `sites:
   - name: app
@@ -58,6 +64,7 @@ func newFixture(t *testing.T) fixture {
     upstream: echo
     client_auth:
       trust: {roots: roots.pem, intermediates: inter.pem}
+      revocation: {crls: [inter.crl, root.crl]}
     locations:
       - {path: /, client_cert: require}
       - {path: /admin, client_cert: require, allow_groups: [admins]}
@@ -105,6 +112,8 @@ func TestRunTest(t *testing.T) {
 		{"stranger.pem", false, "403.16", "", "no rule matched",
 			[]string{"verified         no: 403.16 CERT_E_CHAINING", "for reference", `issuer.CN: "Other Root" does not match`}, "403.16"},
 		{"expired.pem", false, "403.17", "", "", []string{"CERT_E_EXPIRED"}, "403.17"},
+		// The site's revocation engine runs, as in the gateway (cache-only).
+		{"revoked.pem", false, "403.13", "", "", []string{"CRYPT_E_REVOKED"}, "403.13"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -1,4 +1,4 @@
-package gateway
+package site
 
 import (
 	"crypto/x509"
@@ -14,7 +14,8 @@ import (
 // IssuerList is a site's effective list of acceptable CA names, the CTL
 // sent in the CertificateRequest. It is computed from its own source (the
 // trust roots by default, or issuer_list.source) and is never merged with
-// the trust roots. `certgate check`, `probe` and `lint` print it.
+// the trust roots. `certgate check`, `probe` and `lint` print it; the
+// gateway sends Pool.
 type IssuerList struct {
 	// Send is false for `send: false`: no names are sent, Pool is nil.
 	Send      bool
@@ -31,7 +32,10 @@ type IssuerList struct {
 	pool *x509.CertPool
 }
 
-func newIssuerList(source []*x509.Certificate, c config.IssuerList) *IssuerList {
+// NewIssuerList computes the list sent for source (the CA certificates of
+// issuer_list.source, or the trust roots) under the issuer_list settings c:
+// duplicates removed, truncated at max_bytes.
+func NewIssuerList(source []*x509.Certificate, c config.IssuerList) *IssuerList {
 	l := &IssuerList{Send: c.Send == nil || *c.Send, WarnBytes: config.DefaultIssuerListWarnBytes, MaxBytes: config.MaxIssuerListBytes}
 	if c.WarnBytes != nil {
 		l.WarnBytes = *c.WarnBytes

@@ -1,0 +1,149 @@
+package site
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/pki"
+	"github.com/certgate/certgate/internal/pki/pkitest"
+	"github.com/certgate/certgate/internal/revocation"
+)
+
+func loadConfig(t *testing.T, dir, yaml string) *config.Config {
+	t.Helper()
+	p := filepath.Join(dir, "certgate.yaml")
+	if err := os.WriteFile(p, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(p)
+	if err != nil {
+		t.Fatalf("config.Load: %v", err)
+	}
+	return cfg
+}
+
+// TestBuild: a site is built without its server certificate or key (the
+// files do not exist), with its revocation engine unless the mode is off,
+// and the Revocation option adjusts the engine's options.
+func TestBuild(t *testing.T) {
+	dir := t.TempDir()
+	root := pkitest.NewRoot(t, "Site Root")
+	pkitest.WriteCerts(t, dir, "roots.pem", root.Cert)
+	pkitest.WriteFile(t, dir, "root.crl", root.CRL(t, pki.CRLOptions{}))
+	cfg := loadConfig(t, dir, `sites:
+  - name: online
+    hosts: [a.example.test]
+    certificate: {cert: server.pem, key: server.key}
+    upstream: echo
+    client_auth:
+      trust: {roots: roots.pem}
+      revocation: {crls: [root.crl]}
+    locations:
+      - {path: /, client_cert: ignore}
+      - {path: /app, client_cert: require}
+  - name: "off"
+    hosts: [b.example.test, "*.w.example.test"]
+    default: true
+    certificate: {cert: server.pem, key: server.key}
+    upstream: echo
+    client_auth:
+      trust: {roots: roots.pem}
+      revocation: {mode: "off"}
+    locations: [{path: /, client_cert: accept}]
+  - name: open
+    hosts: [c.example.test]
+    certificate: {cert: server.pem, key: server.key}
+    upstream: echo
+`)
+	var seen []revocation.Mode
+	set, err := BuildAll(cfg, Options{Revocation: func(o *revocation.Options) {
+		seen = append(seen, o.Mode)
+		if o.Mode == revocation.Online {
+			o.Mode = revocation.CacheOnly
+		}
+	}})
+	if err != nil {
+		t.Fatalf("BuildAll without server key files: %v", err)
+	}
+	defer set.Close()
+	online, off, open := set.Sites[0], set.Sites[1], set.Sites[2]
+	if online.Verifier == nil || online.Revocation == nil || !online.RequestsCert || len(online.Roots) != 1 {
+		t.Errorf("online site: verifier %v revocation %v", online.Verifier, online.Revocation)
+	}
+	if off.Verifier == nil || off.Revocation != nil {
+		t.Errorf("mode off: revocation engine %v, want none", off.Revocation)
+	}
+	if open.Verifier != nil || open.RequestsCert || open.Issuers == nil {
+		t.Errorf("site without certificate locations: verifier %v", open.Verifier)
+	}
+	if len(seen) != 2 || seen[0] != revocation.Online || seen[1] != revocation.Off {
+		t.Errorf("Revocation option saw modes %v", seen)
+	}
+	if l := online.Locate("/app/x"); l.Path != "/app" || online.Location(1) != l {
+		t.Errorf("Locate(/app/x) = %+v", l)
+	}
+	for name, want := range map[string]*Site{"A.example.test": online, "x.w.example.test": off, "": off, "nope.test": off} {
+		if got := set.SiteFor(name); got != want {
+			t.Errorf("SiteFor(%q) = %s, want %s", name, got.Name, want.Name)
+		}
+	}
+}
+
+// TestBuildErrors: every file that fails, in every site, is reported with
+// its field path.
+func TestBuildErrors(t *testing.T) {
+	dir := t.TempDir()
+	root := pkitest.NewRoot(t, "Site Root")
+	pkitest.WriteCerts(t, dir, "roots.pem", root.Cert)
+	cfg := loadConfig(t, dir, `sites:
+  - name: a
+    hosts: [a.example.test]
+    certificate: {cert: server.pem, key: server.key}
+    upstream: echo
+    client_auth:
+      trust: {roots: roots.pem, intermediates: missing.pem}
+      issuer_list: {source: missing-ctl.pem}
+    locations: [{path: /, client_cert: require}]
+  - name: b
+    hosts: [b.example.test]
+    certificate: {cert: server.pem, key: server.key}
+    upstream: echo
+    client_auth:
+      trust: {roots: missing-roots.pem}
+    locations: [{path: /, client_cert: require}]
+`)
+	_, err := BuildAll(cfg, Options{})
+	if err == nil {
+		t.Fatal("BuildAll succeeded")
+	}
+	for _, field := range []string{"sites[0].client_auth.trust.intermediates", "sites[0].client_auth.issuer_list.source", "sites[1].client_auth.trust.roots"} {
+		var found bool
+		for _, e := range flatten(err) {
+			var fe *config.FieldError
+			if errors.As(e, &fe) && fe.Path == field {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("error %q: no FieldError for %s", err, field)
+		}
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("error %q: want fs.ErrNotExist", err)
+	}
+}
+
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}
