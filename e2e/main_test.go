@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/pem"
@@ -115,20 +114,6 @@ func repoRoot() (string, error) {
 		}
 		dir = parent
 	}
-}
-
-// certgateCmd runs the certgate binary with args and returns its output.
-func certgateCmd(t *testing.T, args ...string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	var out bytes.Buffer
-	cmd := exec.CommandContext(ctx, certgateBin(t), args...)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("certgate %s: %v\n%s", strings.Join(args, " "), err, out.String())
-	}
-	return out.String()
 }
 
 // p12Password protects every PKCS#12 file of the test PKI.

@@ -61,13 +61,13 @@ func (f *storeFlags) store() (pki.Store, error) {
 
 // certFlags are the certificate-content flags shared by init and issue.
 type certFlags struct {
-	keyType         string
-	org, ou, c      []string
-	validity        pki.ValidityFlags
-	ku, eku         string
-	crl, deltaCRL   []string
-	ocsp, aia       []string
-	serial, sigAlgo string
+	keyType       string
+	org, ou, c    []string
+	validity      pki.ValidityFlags
+	ku, eku       string
+	crl, deltaCRL []string
+	ocsp, aia     []string
+	serial        string
 }
 
 func (f *certFlags) add(fs *pflag.FlagSet) {

@@ -203,12 +203,12 @@ func TestErrors(t *testing.T) {
 		{
 			name: "empty file",
 			yaml: "",
-			want: []string{"certgate.yaml: empty config: the file has no settings; define at least one site under sites:"},
+			want: []string{"certgate.yaml: empty config: the file has no settings (define at least one site under sites)"},
 		},
 		{
 			name: "comments only",
 			yaml: "# nothing yet\n",
-			want: []string{"certgate.yaml: empty config: the file has no settings; define at least one site under sites:"},
+			want: []string{"certgate.yaml: empty config: the file has no settings (define at least one site under sites)"},
 		},
 		{
 			name: "no sites",

@@ -123,7 +123,7 @@ func decode(data []byte, name string) (*Config, error) {
 }
 
 func emptyErr(name string) error {
-	return &FieldError{File: name, Err: fmt.Errorf("%w: the file has no settings; define at least one site under sites:", ErrEmpty)}
+	return &FieldError{File: name, Err: fmt.Errorf("%w: the file has no settings (define at least one site under sites)", ErrEmpty)}
 }
 
 // yamlLine matches yaml.v3's "yaml: line 12: message" and the per-field

@@ -32,7 +32,7 @@ func TestPKICRL(t *testing.T) {
 			if crl.Number.Int64() != 1 || len(crl.RevokedCertificateEntries) != 0 {
 				t.Errorf("number %v entries %d", crl.Number, len(crl.RevokedCertificateEntries))
 			}
-			if d := crl.NextUpdate.Sub(time.Now()); d < 23*time.Hour || d > 25*time.Hour {
+			if d := time.Until(crl.NextUpdate); d < 23*time.Hour || d > 25*time.Hour {
 				t.Errorf("NextUpdate %v, want about now+24h", crl.NextUpdate)
 			}
 			if !crl.ThisUpdate.Before(time.Now()) {

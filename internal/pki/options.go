@@ -168,11 +168,6 @@ func WithURI(uris ...string) Option {
 	}
 }
 
-// WithURL adds uniformResourceIdentifier SANs given as parsed URLs.
-func WithURL(uris ...*url.URL) Option {
-	return func(o *options) { o.uris = append(o.uris, uris...) }
-}
-
 // WithUPN adds a Microsoft User Principal Name SAN: otherName
 // 1.3.6.1.4.1.311.20.2.3 with a UTF8String value, which is what Active
 // Directory certificate mapping reads.

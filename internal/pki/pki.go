@@ -49,8 +49,6 @@ const (
 	kindSelfSignedLeaf
 )
 
-func (k kind) isCA() bool { return k == kindRoot || k == kindIntermediate }
-
 // GenerateKey creates a key of the given type ("" means ECDSA P-256).
 func GenerateKey(kt KeyType) (crypto.Signer, error) {
 	switch kt {

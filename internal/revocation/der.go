@@ -17,7 +17,6 @@ var (
 	oidDeltaCRLIndicator = []byte{0x55, 0x1d, 0x1b}          // 2.5.29.27
 	oidIssuingDP         = []byte{0x55, 0x1d, 0x1c}          // 2.5.29.28
 	oidFreshestCRL       = []byte{0x55, 0x1d, 0x2e}          // 2.5.29.46
-	oidCRLDP             = []byte{0x55, 0x1d, 0x1f}          // 2.5.29.31
 	oidIssuerAltName     = []byte{0x55, 0x1d, 0x12}          // 2.5.29.18
 	oidExpiredCertsOnCRL = []byte{0x55, 0x1d, 0x3c}          // 2.5.29.60
 	oidReasonCode        = []byte{0x55, 0x1d, 0x15}          // 2.5.29.21
@@ -218,20 +217,6 @@ func parseTimeSlow(tag cbasn1.Tag, v []byte) (int64, bool) {
 		return 0, false
 	}
 	return t.Unix(), true
-}
-
-// readTime reads a UTCTime or GeneralizedTime element.
-func readTime(s *cryptobyte.String) (time.Time, bool) {
-	var tag cbasn1.Tag
-	var v cryptobyte.String
-	if !s.ReadAnyASN1(&v, &tag) {
-		return time.Time{}, false
-	}
-	sec, ok := parseDERTime(tag, v)
-	if !ok {
-		return time.Time{}, false
-	}
-	return time.Unix(sec, 0).UTC(), true
 }
 
 func hasOID(oid []byte, want []byte) bool { return bytes.Equal(oid, want) }
