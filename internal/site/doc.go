@@ -23,7 +23,7 @@
 // `certgate map test` and the other doctor commands build the same sites
 // and call the same Decide, so they answer what the gateway answers.
 //
-// Only this package (with internal/mapping's CompileSite for now) reads
-// config types on behalf of the engines: RevocationOptions converts a
-// site's revocation block into revocation.Options.
+// Only this package reads config types on behalf of the engines:
+// RevocationOptions, CompileMapping and ForwardOptions convert a site's
+// blocks into revocation.Options, mapping.Options and forward.Options.
 package site
