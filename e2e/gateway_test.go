@@ -118,6 +118,13 @@ func (g *gateway) url(host, path string) string {
 // its log is printed when the test failed.
 func startGateway(t *testing.T, sites ...site) *gateway {
 	t.Helper()
+	return startGatewayWith(t, "", sites...)
+}
+
+// startGatewayWith is startGateway with extra top-level YAML (header),
+// written after listen, admin and log.
+func startGatewayWith(t *testing.T, header string, sites ...site) *gateway {
+	t.Helper()
 	p := sharedPKI(t)
 	bin := certgateBin(t)
 	dir := t.TempDir()
@@ -130,6 +137,7 @@ func startGateway(t *testing.T, sites ...site) *gateway {
 		fmt.Fprintf(&b, "listen: 127.0.0.1:%d\n", port)
 		b.WriteString("admin: {listen: \"off\"}\n")
 		b.WriteString("log: {level: debug}\n")
+		b.WriteString(header)
 		b.WriteString("sites:\n")
 		for _, s := range sites {
 			b.WriteString(s.yaml(p))

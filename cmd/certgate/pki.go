@@ -1,10 +1,14 @@
 package main
 
 import (
+	"crypto/rand"
 	"crypto/x509/pkix"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
+	"os"
 	"strings"
 	"time"
 
@@ -35,7 +39,7 @@ Keys are unencrypted: this is for tests and demos, not for production.`,
 		Short: "Issue an intermediate CA, a server or a client certificate",
 	}
 	issue.AddCommand(newPKIIntermediateCmd(), newPKIServerCmd(), newPKIClientCmd())
-	cmd.AddCommand(newPKIInitCmd(), issue, newPKICRLCmd())
+	cmd.AddCommand(newPKIInitCmd(), issue, newPKICRLCmd(), newPKITicketKeyCmd())
 	return cmd
 }
 
@@ -422,5 +426,55 @@ anything else DER (what CRL distribution points serve).`,
 	cmd.Flags().Int64Var(&req.Options.Number, "number", 0, "CRL number (default: previous + 1)")
 	cmd.Flags().Int64Var(&deltaBase, "delta-base", 0, "make a delta CRL for this base CRL number")
 	cmd.Flags().StringVar(&req.Out, "out", "", "output file (default DIR/CA.crl)")
+	return cmd
+}
+
+// ticketKeySize is nginx's long ssl_session_ticket_key size, which the
+// gateway's session_tickets.keys also reads.
+const ticketKeySize = 80
+
+func newPKITicketKeyCmd() *cobra.Command {
+	var out string
+	var force bool
+	cmd := &cobra.Command{
+		Use:   "ticket-key",
+		Short: "Write a TLS session-ticket key file (80 random bytes) for session_tickets.keys",
+		Long: `ticket-key writes 80 random bytes, readable by the owner only: a key file for
+session_tickets.keys (the same format as nginx's ssl_session_ticket_key). Give
+every instance the same files so that a client resumes its TLS session on any
+of them. To rotate: write a new key, list it first and the previous one second,
+reload every instance, and drop the old key after the ticket lifetime (7 days).`,
+		Example: `  certgate pki ticket-key -o /etc/certgate/tickets/current.key`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if out == "" {
+				return errors.New("flag -o: name the key file to write")
+			}
+			key := make([]byte, ticketKeySize)
+			_, _ = rand.Read(key) // crypto/rand.Read never fails (Go 1.24+)
+			flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+			if force {
+				flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+			}
+			f, err := os.OpenFile(out, flags, 0o600)
+			if err != nil {
+				if errors.Is(err, fs.ErrExist) {
+					return fmt.Errorf("write ticket key: %s exists (use --force to replace it)", out)
+				}
+				return fmt.Errorf("write ticket key: %w", err)
+			}
+			if _, err := f.Write(key); err != nil {
+				f.Close()
+				return fmt.Errorf("write ticket key %s: %w", out, err)
+			}
+			if err := f.Close(); err != nil {
+				return fmt.Errorf("write ticket key %s: %w", out, err)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "wrote %s (%d bytes)\n", out, ticketKeySize)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "out", "o", "", "key file to write (mode 0600)")
+	cmd.Flags().BoolVar(&force, "force", false, "replace an existing file")
 	return cmd
 }

@@ -181,3 +181,34 @@ func TestPKICLI(t *testing.T) {
 		mustCLI(t, "pki", "issue", "client", "--dir", dir, "--ca", "sub2", "--name", "bob", "--force")
 	})
 }
+
+// TestPKITicketKey: ticket-key writes 80 random bytes readable by the
+// owner only, refuses to replace a file unless --force, and the gateway
+// accepts the file as a session_tickets key.
+func TestPKITicketKey(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "current.key")
+	if out, err := runCLI(t, "pki", "ticket-key", "-o", path); err != nil {
+		t.Fatalf("ticket-key: %v\n%s", err, out)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Size() != 80 || st.Mode().Perm() != 0o600 {
+		t.Errorf("key file: %d bytes, mode %v; want 80, 0600", st.Size(), st.Mode().Perm())
+	}
+	first, _ := os.ReadFile(path)
+	if _, err := runCLI(t, "pki", "ticket-key", "-o", path); err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Errorf("second write: %v, want an exists error", err)
+	}
+	if out, err := runCLI(t, "pki", "ticket-key", "-o", path, "--force"); err != nil {
+		t.Fatalf("--force: %v\n%s", err, out)
+	}
+	if second, _ := os.ReadFile(path); len(second) != 80 || string(second) == string(first) {
+		t.Errorf("--force did not write a new key")
+	}
+	if _, err := runCLI(t, "pki", "ticket-key"); err == nil {
+		t.Error("no -o: want an error")
+	}
+}

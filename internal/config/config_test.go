@@ -221,6 +221,14 @@ func TestErrors(t *testing.T) {
 			want: []string{"certgate.yaml:2: sites: no sites: define at least one site (name, hosts, certificate, upstream)"},
 		},
 		{
+			name: "session ticket keys empty and repeated",
+			yaml: "session_tickets:\n  keys: [a.key, \"\", a.key]\n" + minimal,
+			want: []string{
+				"certgate.yaml:2: session_tickets.keys[1]: must name a key file (certgate pki ticket-key -o FILE writes one)",
+				"certgate.yaml:2: session_tickets.keys[2]: a.key is listed twice",
+			},
+		},
+		{
 			name: "bad YAML",
 			yaml: "sites:\n  - name: a\n    hosts: [a\n",
 			want: []string{"certgate.yaml:3: invalid YAML: did not find expected ',' or ']'"},

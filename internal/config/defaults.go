@@ -146,6 +146,7 @@ func (c *Config) ApplyDefaults() {
 	c.Log.Level = strings.ToLower(c.Log.Level)
 	c.Log.File = c.resolve(c.Log.File) // empty means stderr
 	c.AccessLog.applyDefaults(c)
+	c.resolvePaths(c.SessionTickets.Keys)
 	for i := range c.Sites {
 		c.Sites[i].applyDefaults(c)
 	}

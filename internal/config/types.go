@@ -17,7 +17,10 @@ type Config struct {
 	Log      Log      `yaml:"log"`
 	// AccessLog is the shared W3C access log; a site may override it.
 	AccessLog *AccessLog `yaml:"access_log"`
-	Sites     []Site     `yaml:"sites"`
+	// SessionTickets shares TLS session-ticket keys between instances
+	// (nginx ssl_session_ticket_key).
+	SessionTickets SessionTickets `yaml:"session_tickets"`
+	Sites          []Site         `yaml:"sites"`
 
 	// Path is the file the config was read from; relative paths inside the
 	// config are resolved against its directory.
@@ -37,6 +40,17 @@ type Timeouts struct {
 	Idle       time.Duration `yaml:"idle"`        // default 120s
 	Shutdown   time.Duration `yaml:"shutdown"`    // default 30s, graceful drain on SIGTERM
 	Upstream   time.Duration `yaml:"upstream"`    // default 60s, response header timeout
+}
+
+// SessionTickets names the key files that seal TLS session tickets, so
+// that several instances behind one load balancer resume each other's
+// sessions. Each file holds 48 or 80 random bytes (nginx's
+// ssl_session_ticket_key format; `certgate pki ticket-key` writes one).
+// The first key seals new tickets; every key opens them, so a rotation
+// puts the new key first and keeps the previous one second. Empty: each
+// process seals with its own keys, rotated automatically.
+type SessionTickets struct {
+	Keys Paths `yaml:"keys"`
 }
 
 // Admin is the separate listener for metrics, health and reload (issue 6).

@@ -66,6 +66,17 @@ func (c *Config) validate(v *validator) {
 	v.oneOf("log.format", c.Log.Format, logFormatValues)
 	v.oneOf("log.level", c.Log.Level, logLevelValues)
 	c.AccessLog.validate(v, "access_log")
+	seenKey := map[string]bool{}
+	for i, k := range c.SessionTickets.Keys {
+		p := fmt.Sprintf("session_tickets.keys[%d]", i)
+		switch {
+		case strings.TrimSpace(k) == "":
+			v.addf(p, "must name a key file (certgate pki ticket-key -o FILE writes one)")
+		case seenKey[k]:
+			v.addf(p, "%s is listed twice", k)
+		}
+		seenKey[k] = true
+	}
 
 	if len(c.Sites) == 0 {
 		v.add("sites", fmt.Errorf("%w: define at least one site (name, hosts, certificate, upstream)", ErrNoSites))

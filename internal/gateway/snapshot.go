@@ -83,6 +83,10 @@ func BuildWith(cfg *config.Config, logger *slog.Logger, bo BuildOptions) (*Snaps
 			errs = append(errs, cfg.FieldErr("sites["+strconv.Itoa(i)+"].certificate", err))
 		}
 	}
+	ticketKeys, err := loadTicketKeys(cfg)
+	if err != nil {
+		errs = append(errs, err)
+	}
 	set, err := site.BuildAll(cfg, site.Options{Logger: logger, OnFetch: bo.OnFetch})
 	if err != nil {
 		errs = append(errs, err)
@@ -95,7 +99,7 @@ func BuildWith(cfg *config.Config, logger *slog.Logger, bo BuildOptions) (*Snaps
 	}
 	s := &Snapshot{Config: cfg, Warnings: set.Warnings, set: set}
 	for _, ss := range set.Sites {
-		gs, err := newSite(cfg, ss, certs[ss.Index], logger)
+		gs, err := newSite(cfg, ss, certs[ss.Index], ticketKeys, logger)
 		if err != nil {
 			set.Close()
 			return nil, err
@@ -112,7 +116,7 @@ func BuildWith(cfg *config.Config, logger *slog.Logger, bo BuildOptions) (*Snaps
 
 // newSite adds the server certificate, TLS config and upstream handler to
 // a built site.
-func newSite(cfg *config.Config, ss *site.Site, cert tls.Certificate, logger *slog.Logger) (*Site, error) {
+func newSite(cfg *config.Config, ss *site.Site, cert tls.Certificate, ticketKeys [][]byte, logger *slog.Logger) (*Site, error) {
 	gs := &Site{Site: ss}
 	gs.tls = &tls.Config{
 		MinVersion:   tls.VersionTLS12,
@@ -138,6 +142,16 @@ func newSite(cfg *config.Config, ss *site.Site, cert tls.Certificate, logger *sl
 	siteTLS := gs.tls
 	siteTLS.WrapSession = siteTLS.EncryptTicket
 	siteTLS.UnwrapSession = siteTLS.DecryptTicket
+	if len(ticketKeys) > 0 {
+		// Shared keys (session_tickets.keys): every instance with the same
+		// files derives the same per-site keys, so a ticket resumes on any
+		// instance, still only on the site that issued it.
+		keys, err := siteTicketKeys(ticketKeys, ss.Name)
+		if err != nil {
+			return nil, cfg.FieldErr("session_tickets.keys", err)
+		}
+		siteTLS.SetSessionTicketKeys(keys)
+	}
 
 	sc := ss.Config
 	if sc.Upstream == config.UpstreamEcho {
