@@ -171,4 +171,3 @@ func randomKey(t *testing.T, n int) []byte {
 	}
 	return b
 }
-
