@@ -47,6 +47,9 @@ type site struct {
 	source  []string // client_auth.issuer_list.source; nil = default (the roots)
 	noSend  bool     // issuer_list.send: false
 	maxSize int      // issuer_list.max_bytes; 0 = default
+	// certificate is the certificate: mapping as YAML; "" = the shared
+	// PKI's server.pem and server.key.
+	certificate string
 }
 
 // yaml renders the site as the documented schema (docs/config.md), the way
@@ -66,7 +69,11 @@ func (s site) yaml(p *testPKI) string {
 	if s.isDef {
 		b.WriteString("    default: true\n")
 	}
-	fmt.Fprintf(&b, "    certificate: {cert: %s, key: %s}\n", q("server"), strconv.Quote(p.key("server")))
+	if s.certificate != "" {
+		fmt.Fprintf(&b, "    certificate: %s\n", s.certificate)
+	} else {
+		fmt.Fprintf(&b, "    certificate: {cert: %s, key: %s}\n", q("server"), strconv.Quote(p.key("server")))
+	}
 	b.WriteString("    upstream: echo\n")
 	b.WriteString("    client_auth:\n")
 	fmt.Fprintf(&b, "      trust: {roots: %s}\n", list(s.roots))

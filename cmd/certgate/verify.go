@@ -22,7 +22,8 @@ func newVerifyCmd() *cobra.Command {
 		Use:   "verify CERT [--roots F]... [--intermediates F]... [--crl F]... [--urlfetch] | -c certgate.yaml --site NAME",
 		Short: "Verify a client certificate with the gateway's engine and say what the gateway would answer",
 		Long: `Verify is the certutil -verify -urlfetch of certgate. CERT is a PEM or DER
-file: the leaf first, then the intermediates the client presents. It builds
+file (the leaf first, then the intermediates the client presents) or a PKCS#12
+file (.p12/.pfx, with --password) as browsers and Windows export it. It builds
 the chain with the gateway's verification engine and prints, first line
 alone, the verdict (200, or the sub-status such as 403.13), then the Win32
 code, the failing element and the reason, every chain element (subject,
@@ -44,6 +45,7 @@ online|cache-only|off overrides either default.
 Exit codes: 0 accepted (200), 1 rejected, 2 usage or unreadable input.`,
 		Example: `  certgate verify alice.pem --roots root.pem --intermediates issuing.pem --crl issuing.crl
   certgate verify alice.pem --roots root.pem --urlfetch --at 2030-06-01T00:00:00Z
+  certgate verify alice.pfx --password secret --roots root.pem
   certgate verify server.pem --roots root.pem --purpose server --peer-name www.example.test --revocation off
   certgate verify alice.pem -c /etc/certgate/certgate.yaml --site intranet --urlfetch --json`,
 		Args: cobra.ExactArgs(1),
@@ -95,6 +97,7 @@ Exit codes: 0 accepted (200), 1 rejected, 2 usage or unreadable input.`,
 	f.StringVarP(&cfgPath, "config", "c", "", "use the trust, issuer list, revocation and mapping of a site of this certgate.yaml")
 	f.StringVar(&o.Site, "site", "", "with -c: the site (default: the only site)")
 	f.DurationVar(&timeout, "timeout", 0, "limit for each fetch (default 5s, or the site's revocation.timeout)")
+	f.StringVar(&o.Password, "password", "", "password of a .p12/.pfx CERT")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }

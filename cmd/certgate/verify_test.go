@@ -26,6 +26,14 @@ func TestVerifyExitCodes(t *testing.T) {
 	goodPEM := pkitest.WriteCerts(t, dir, "good.pem", good.Cert)
 	revokedPEM := pkitest.WriteCerts(t, dir, "revoked.pem", revoked.Cert)
 	expiredPEM := pkitest.WriteCerts(t, dir, "expired.pem", root.Client(t, "CLI Expired", pki.WithValidity(t0, t0.AddDate(0, 1, 0))).Cert)
+	// The same client as a PFX, named like a Windows export and like a
+	// plain DER file (detected by content).
+	pfx, err := pki.EncodePKCS12(good, "pfx pw", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	goodPFX := pkitest.WriteFile(t, dir, "good.pfx", pfx)
+	goodPFXBin := pkitest.WriteFile(t, dir, "good.bin", pfx)
 	crlOpts := pki.CRLOptions{ThisUpdate: t0.AddDate(0, 5, 0), NextUpdate: t0.AddDate(0, 6, 15)}
 	crl := pkitest.WriteFile(t, dir, "root.crl", root.CRL(t, crlOpts, revoked.Cert))
 
@@ -41,6 +49,9 @@ func TestVerifyExitCodes(t *testing.T) {
 		{"accepted", base(goodPEM, "--crl", crl), 0, "200"},
 		{"accepted json", base(goodPEM, "--crl", crl, "--json"), 0, ""},
 		{"revocation off", base(goodPEM, "--revocation", "off"), 0, "200"},
+		{"pfx", base(goodPFX, "--password", "pfx pw", "--crl", crl), 0, "200"},
+		{"pfx without extension", base(goodPFXBin, "--password", "pfx pw", "--crl", crl), 0, "200"},
+		{"pfx wrong password", base(goodPFX, "--password", "nope", "--crl", crl), 2, ""},
 		{"revoked", base(revokedPEM, "--crl", crl), 1, "403.13"},
 		{"revoked via --crls", base(revokedPEM, "--crls", crl), 1, "403.13"},
 		{"no revocation source", base(goodPEM), 1, "403.13"},

@@ -223,6 +223,10 @@ func looksLikeText(data []byte) bool {
 // leaf; when it matches another certificate of the file instead, the error
 // says so, since a wrongly ordered chain is the usual cause.
 func LoadKeyPair(certPath, keyPath string) (tls.Certificate, error) {
+	return loadKeyPair(certPath, keyPath, nil)
+}
+
+func loadKeyPair(certPath, keyPath string, password []byte) (tls.Certificate, error) {
 	if fi, err := os.Stat(certPath); err == nil && fi.IsDir() {
 		return tls.Certificate{}, fmt.Errorf("load certificate %s: is a directory; want the server certificate file", certPath)
 	}
@@ -234,7 +238,11 @@ func LoadKeyPair(certPath, keyPath string) (tls.Certificate, error) {
 	if err != nil {
 		return tls.Certificate{}, err
 	}
-	key, err := LoadPrivateKey(keyPath)
+	keyData, err := readFile(keyPath)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	key, err := parsePrivateKey(keyPath, keyData, password)
 	if err != nil {
 		return tls.Certificate{}, err
 	}
@@ -268,10 +276,12 @@ func LoadPrivateKey(path string) (crypto.Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parsePrivateKey(path, data)
+	return parsePrivateKey(path, data, nil)
 }
 
-func parsePrivateKey(name string, data []byte) (crypto.Signer, error) {
+// parsePrivateKey reads the one key of a file; password (nil: none given)
+// opens an encrypted PEM key.
+func parsePrivateKey(name string, data []byte, password []byte) (crypto.Signer, error) {
 	blocks, err := decodeBlocks(name, data)
 	if err != nil {
 		return nil, err
@@ -287,13 +297,18 @@ func parsePrivateKey(name string, data []byte) (crypto.Signer, error) {
 	var found []int
 	for i, b := range blocks {
 		n := i + 1
+		der := b.Bytes
 		if b.Type == "ENCRYPTED PRIVATE KEY" || strings.Contains(b.Headers["Proc-Type"], "ENCRYPTED") {
-			return nil, fmt.Errorf("parse key %s: block %d: %w; decrypt it first (openssl pkey -in %s -out plain.key) and protect the file with mode 0600", name, n, ErrEncryptedKey, name)
-		}
-		if !strings.HasSuffix(b.Type, "PRIVATE KEY") {
+			if password == nil {
+				return nil, fmt.Errorf("parse key %s: block %d: %w; give its password in a file (certificate.password_file), or decrypt it (openssl pkey -in %s -out plain.key) and protect the file with mode 0600", name, n, ErrEncryptedKey, name)
+			}
+			if der, err = decryptKeyBlock(b, password); err != nil {
+				return nil, fmt.Errorf("decrypt key %s: block %d: %w", name, n, err)
+			}
+		} else if !strings.HasSuffix(b.Type, "PRIVATE KEY") {
 			continue
 		}
-		k, err := parseKeyDER(b.Bytes)
+		k, err := parseKeyDER(der)
 		if err != nil {
 			return nil, fmt.Errorf("parse key %s: block %d (%s): %w", name, n, b.Type, err)
 		}

@@ -420,7 +420,7 @@ func FuzzLoadCertificates(f *testing.F) {
 		if err == nil && len(certs) == 0 {
 			t.Fatal("no error and no certificates")
 		}
-		if k, err := parsePrivateKey("fuzz.key", data); err == nil && k == nil {
+		if k, err := parsePrivateKey("fuzz.key", data, nil); err == nil && k == nil {
 			t.Fatal("no error and no key")
 		}
 	})

@@ -15,8 +15,9 @@ var (
 	ErrNoCertificates = errors.New("no certificates found")
 	// ErrNoKey is returned when a key file holds no private key.
 	ErrNoKey = errors.New("no private key found")
-	// ErrEncryptedKey is returned for password-protected keys, which
-	// certgate cannot prompt for at startup or reload.
+	// ErrEncryptedKey is returned for a password-protected key read
+	// without a password: certgate cannot prompt for one at startup or
+	// reload, so it comes from a file (certificate.password_file).
 	ErrEncryptedKey = errors.New("encrypted private keys are not supported")
 	// ErrUnsupportedKey is returned for a private key that cannot sign a
 	// TLS handshake (for example an X25519 key).
@@ -25,3 +26,7 @@ var (
 	// the first certificate of the certificate file.
 	ErrKeyMismatch = errors.New("private key does not match the certificate")
 )
+
+// ErrWrongPassword is returned when a password does not open a PKCS#12 file
+// or an encrypted private key.
+var ErrWrongPassword = errors.New("wrong password")

@@ -160,6 +160,8 @@ func (s *Site) applyDefaults(c *Config) {
 	}
 	s.Certificate.Cert = c.resolve(s.Certificate.Cert)
 	s.Certificate.Key = c.resolve(s.Certificate.Key)
+	s.Certificate.PFX = c.resolve(s.Certificate.PFX)
+	s.Certificate.PasswordFile = c.resolve(s.Certificate.PasswordFile)
 	s.Upstream = strings.TrimSpace(s.Upstream)
 	s.ClientAuth.applyDefaults(c)
 	if s.Mapping != nil {

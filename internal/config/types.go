@@ -96,11 +96,17 @@ type Site struct {
 	AccessLog      *AccessLog `yaml:"access_log"`
 }
 
-// Certificate is the server certificate and key (PEM files). Cert may hold
-// the chain.
+// Certificate is the server certificate and key: PEM/DER files (Cert may
+// hold the chain) or one PKCS#12 file (PFX), as IIS admins export them.
 type Certificate struct {
 	Cert string `yaml:"cert"`
 	Key  string `yaml:"key"`
+	// PFX is a PKCS#12 file with the certificate, its chain and the key;
+	// it replaces Cert and Key.
+	PFX string `yaml:"pfx"`
+	// PasswordFile holds the password of PFX or of an encrypted Key (one
+	// line); empty means no password.
+	PasswordFile string `yaml:"password_file"`
 }
 
 // ClientAuth is how a site authenticates client certificates.

@@ -189,11 +189,18 @@ func (s *Site) validate(v *validator, p string) {
 			v.add(p+".hosts["+strconv.Itoa(j)+"]", err)
 		}
 	}
-	if s.Certificate.Cert == "" {
-		v.addf(p+".certificate.cert", "must be set to the server certificate file (PEM, leaf first, then its chain)")
-	}
-	if s.Certificate.Key == "" {
-		v.addf(p+".certificate.key", "must be set to the server private key file (PEM)")
+	switch c := s.Certificate; {
+	case c.PFX != "":
+		if c.Cert != "" || c.Key != "" {
+			v.addf(p+".certificate.pfx", "give either pfx (certificate and key in one PKCS#12 file) or cert and key, not both")
+		}
+	default:
+		if c.Cert == "" {
+			v.addf(p+".certificate.cert", "must be set to the server certificate file (PEM, leaf first, then its chain), or use pfx")
+		}
+		if c.Key == "" {
+			v.addf(p+".certificate.key", "must be set to the server private key file (PEM), or use pfx")
+		}
 	}
 	if err := checkUpstream(s.Upstream); err != nil {
 		v.add(p+".upstream", err)

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 
+	"golang.org/x/crypto/cryptobyte"
+	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/certgate/certgate/internal/certfile"
@@ -285,6 +287,16 @@ func isP12(name string) bool {
 		return true
 	}
 	return false
+}
+
+// looksLikePFX reports whether data is a DER PFX (RFC 7292 section 4:
+// SEQUENCE { version INTEGER 3, ... }), so that a PKCS#12 file named
+// alice.der or alice.bin is not parsed as a certificate.
+func looksLikePFX(data []byte) bool {
+	s := cryptobyte.String(data)
+	var pfx cryptobyte.String
+	var version int
+	return s.ReadASN1(&pfx, cbasn1.SEQUENCE) && pfx.ReadASN1Integer(&version) && version == 3
 }
 
 // decodeP12 opens a PKCS#12 file with a key (a client identity) or, failing

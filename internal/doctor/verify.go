@@ -32,9 +32,11 @@ const (
 // of a config (Config, Site), whose verifier is used as the gateway builds
 // it.
 type VerifyOptions struct {
-	// CertFile is PEM or DER: the leaf first, then the intermediates the
-	// client presents.
+	// CertFile is PEM or DER (the leaf first, then the intermediates the
+	// client presents) or PKCS#12 (.p12/.pfx, opened with Password), as a
+	// browser or the Windows certificate store exports it.
 	CertFile string
+	Password string
 
 	// Explicit trust. Roots are required without Config.
 	Roots, Intermediates []string
@@ -113,7 +115,7 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
 		at = time.Now()
 	}
 	at = at.UTC()
-	ders, sources, err := readPresented(o.CertFile)
+	ders, sources, err := readPresented(o.CertFile, o.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -333,7 +335,26 @@ func siteEnv(o VerifyOptions) (*verifyEnv, error) {
 // the DER of each CERTIFICATE block of a PEM file, or each certificate of
 // a DER file (one, or several concatenated). The DER is not parsed here:
 // a certificate that does not parse is the verifier's typed 403.16.
-func readPresented(path string) (ders [][]byte, sources []string, err error) {
+func readPresented(path, password string) (ders [][]byte, sources []string, err error) {
+	if data, rerr := readFile(path); rerr == nil && (isP12(path) || looksLikePFX(data)) {
+		// The leaf and the CA certificates the file carries, which is
+		// what a client holding it presents.
+		_, leaf, cas, err := decodeP12(data, password, path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("verify: %w", err)
+		}
+		if leaf == nil {
+			return nil, nil, fmt.Errorf("verify: read certificate %s: %w (a PKCS#12 trust store without a client certificate and key)", path, ErrNoCertificates)
+		}
+		ders = append(ders, leaf.Raw)
+		for _, c := range cas {
+			ders = append(ders, c.Raw)
+		}
+		for i := range ders {
+			sources = append(sources, source(path, i, len(ders)))
+		}
+		return ders, sources, nil
+	}
 	blocks, err := certfile.ReadPEMOrDER(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("verify: read certificate: %w", err)

@@ -79,7 +79,7 @@ func BuildWith(cfg *config.Config, logger *slog.Logger, bo BuildOptions) (*Snaps
 	for i := range cfg.Sites {
 		sc := &cfg.Sites[i]
 		var err error
-		if certs[i], err = certfile.LoadKeyPair(sc.Certificate.Cert, sc.Certificate.Key); err != nil {
+		if certs[i], err = loadServerCertificate(sc.Certificate); err != nil {
 			errs = append(errs, cfg.FieldErr("sites["+strconv.Itoa(i)+"].certificate", err))
 		}
 	}
@@ -195,3 +195,33 @@ func (s *Snapshot) Start(ctx context.Context) { s.set.Start(ctx) }
 // Close stops the snapshot's background work. Connections still served by
 // it keep working: their revocation checks use the cache and fetch on demand.
 func (s *Snapshot) Close() { s.set.Close() }
+
+// loadServerCertificate reads a site's certificate: a PFX file or a
+// certificate and key pair, with the password of password_file when set.
+// A wrong password names the password file, the one thing to check.
+func loadServerCertificate(c config.Certificate) (tls.Certificate, error) {
+	var password []byte
+	if c.PasswordFile != "" {
+		p, err := certfile.ReadPasswordFile(c.PasswordFile)
+		if err != nil {
+			return tls.Certificate{}, fmt.Errorf("read password_file: %w", err)
+		}
+		password = p
+	}
+	var (
+		tc  tls.Certificate
+		err error
+	)
+	if c.PFX != "" {
+		tc, err = certfile.LoadPFX(c.PFX, password)
+	} else {
+		tc, err = certfile.LoadKeyPairPassword(c.Cert, c.Key, password)
+	}
+	if errors.Is(err, certfile.ErrWrongPassword) {
+		if c.PasswordFile == "" {
+			return tc, fmt.Errorf("%w (no password_file is set: the file needs one)", err)
+		}
+		return tc, fmt.Errorf("%w (password from %s)", err, c.PasswordFile)
+	}
+	return tc, err
+}
