@@ -329,8 +329,8 @@ func TestErrors(t *testing.T) {
 			yaml: "sites:\n  - hosts: [a.example.test]\n",
 			want: []string{
 				`certgate.yaml:2: sites[0].name: must be set: metrics, logs and errors identify the site by it`,
-				`certgate.yaml:2: sites[0].certificate.cert: must be set to the server certificate file (PEM, leaf first, then its chain)`,
-				`certgate.yaml:2: sites[0].certificate.key: must be set to the server private key file (PEM)`,
+				`certgate.yaml:2: sites[0].certificate.cert: must be set to the server certificate file (PEM, leaf first, then its chain), or use pfx`,
+				`certgate.yaml:2: sites[0].certificate.key: must be set to the server private key file (PEM), or use pfx`,
 				`certgate.yaml:2: sites[0].upstream: must be "echo" or an absolute http:// or https:// URL with a host`,
 			},
 		},
