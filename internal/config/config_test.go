@@ -414,6 +414,15 @@ func TestErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "upgrade protocols",
+			yaml: minimal + "    locations:\n      - {path: /, client_cert: ignore, upgrade: [websocket, H2C, \"a b\", WebSocket]}\n",
+			want: []string{
+				`certgate.yaml:7: sites[0].locations[0].upgrade[1]: h2c is never allowed: it would tunnel HTTP/2 requests past every location rule (RFC 9113 removed the h2c upgrade)`,
+				`certgate.yaml:7: sites[0].locations[0].upgrade[2]: must be an upgrade protocol name such as websocket (got "a b")`,
+				`certgate.yaml:7: sites[0].locations[0].upgrade[3]: "websocket" is listed twice`,
+			},
+		},
+		{
 			name: "allow lists without mapping",
 			yaml: minimal + "    client_auth: {trust: {roots: ca.pem}}\n    locations:\n      - {path: /, client_cert: require, allow_groups: [admins]}\n",
 			want: []string{`certgate.yaml:8: sites[0].locations[0]: allow_users/allow_groups need a mapping block on the site: without mapping no user or group is ever identified and every request would get 403.100`},

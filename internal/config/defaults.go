@@ -93,6 +93,11 @@ const maxSignatureSchemes = 32
 const (
 	UpstreamEcho = "echo"
 
+	// UpgradeWebSocket is the upgrade protocol of RFC 6455; UpgradeH2C the
+	// cleartext HTTP/2 upgrade RFC 9113 removed, which is always refused.
+	UpgradeWebSocket = "websocket"
+	UpgradeH2C       = "h2c"
+
 	AdminOff = "off"
 
 	LogText = "text"
@@ -179,6 +184,10 @@ func (s *Site) applyDefaults(c *Config) {
 		if l.RejectInvalid == nil {
 			v := s.ClientAuth.RejectInvalid
 			l.RejectInvalid = &v
+		}
+		for j, u := range l.Upgrade {
+			// Upgrade protocol names are case-insensitive tokens.
+			l.Upgrade[j] = strings.ToLower(strings.TrimSpace(u))
 		}
 	}
 	s.AccessLog.applyDefaults(c)

@@ -174,6 +174,11 @@ type Location struct {
 	RejectInvalid *bool    `yaml:"reject_invalid"`
 	AllowUsers    []string `yaml:"allow_users"`
 	AllowGroups   []string `yaml:"allow_groups"`
+	// Upgrade lists the HTTP/1.1 Upgrade protocols (RFC 9110 section 7.8)
+	// the location passes to the upstream, such as [websocket]. Empty (the
+	// default) refuses every upgrade: after a 101 the connection is a raw
+	// tunnel the gateway no longer sees into. h2c is never allowed.
+	Upgrade []string `yaml:"upgrade"`
 }
 
 // Client certificate policies of a location.

@@ -432,6 +432,21 @@ func (l *Location) validate(v *validator, p string) {
 		v.addf(p+".path", "must be a path prefix without ?query or #fragment (got %q)", l.Path)
 	}
 	v.oneOf(p+".client_cert", l.ClientCert, clientCertValues)
+	seen := map[string]bool{}
+	for i, u := range l.Upgrade {
+		up := p + ".upgrade[" + strconv.Itoa(i) + "]"
+		switch {
+		case u == UpgradeH2C:
+			// RFC 9113 section 3.1 removed the h2c upgrade; after its 101
+			// the tunnel carries HTTP requests the gateway never checks.
+			v.addf(up, "h2c is never allowed: it would tunnel HTTP/2 requests past every location rule (RFC 9113 removed the h2c upgrade)")
+		case checkHeaderName(u) != nil:
+			v.addf(up, "must be an upgrade protocol name such as websocket (got %q)", u)
+		case seen[u]:
+			v.addf(up, "%q is listed twice", u)
+		}
+		seen[u] = true
+	}
 	if l.ClientCert == ClientCertIgnore {
 		// With ignore no certificate is used, so no user is ever known and
 		// the allow list would deny everyone.

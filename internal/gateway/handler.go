@@ -75,6 +75,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	loc := site.Locate(p)
 	ev.Location = loc
+	// Upgrades and CONNECT turn the connection into a tunnel the gateway
+	// no longer sees into (upgrade.go): refused unless the location lists
+	// the protocol, before anything else is decided.
+	if reason := upgradeRefusal(r, loc); reason != "" {
+		s.refuse(rec, r, ev, site, problem{Sub: substatus.BadRequest, Detailed: detailed, Reason: reason})
+		return
+	}
 	id := &st.id
 	*id = Identity{RequestID: ev.ID, Site: site, Location: loc}
 	ev.Identity = id

@@ -33,7 +33,10 @@ func newProxy(site *Site, target *url.URL, timeout time.Duration, logger *slog.L
 			pr.SetXForwarded()
 			forwardIdentity(pr.Out.Header, site, IdentityFrom(pr.In.Context()))
 		},
-		Transport: tr,
+		// A 101 reaches the client only for a protocol the location lists
+		// and the client asked for (upgrade.go).
+		ModifyResponse: checkUpgradeResponse,
+		Transport:      tr,
 		// What the proxy logs on its own (a response body that broke off
 		// mid-copy) is an upstream failure too.
 		ErrorLog: slog.NewLogLogger(logger.Handler().WithAttrs([]slog.Attr{

@@ -74,6 +74,9 @@ type Location struct {
 	// RejectInvalid turns an invalid certificate on an accept location
 	// into a 403 instead of an anonymous request.
 	RejectInvalid bool
+	// Upgrade lists the upgrade protocols the location lets through
+	// (lower case); empty refuses every upgrade.
+	Upgrade []string
 	// Config is the location's config (allow_users, allow_groups...); nil
 	// for the implicit location.
 	Config *config.Location
@@ -120,7 +123,7 @@ func Build(cfg *config.Config, i int, o Options) (*Site, error) {
 			errs = append(errs, cfg.FieldErr(fmt.Sprintf("%s.locations[%d].path", p, j), fmt.Errorf("%w (got %q)", ErrBadLocation, lc.Path)))
 			continue
 		}
-		loc := &Location{Index: j, Path: lc.Path, Policy: lc.ClientCert, Config: lc}
+		loc := &Location{Index: j, Path: lc.Path, Policy: lc.ClientCert, Upgrade: lc.Upgrade, Config: lc}
 		if lc.RejectInvalid != nil {
 			loc.RejectInvalid = *lc.RejectInvalid
 		} else {
