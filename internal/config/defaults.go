@@ -13,6 +13,9 @@ import (
 const (
 	DefaultListen      = "127.0.0.1:8443"
 	DefaultAdminListen = "127.0.0.1:9443"
+	// DefaultReloadDebounce is reload.debounce: long enough for a tool
+	// that rewrites a certificate and its key one after the other.
+	DefaultReloadDebounce = time.Second
 
 	DefaultHandshakeTimeout  = 10 * time.Second
 	DefaultReadHeaderTimeout = 10 * time.Second
@@ -152,6 +155,7 @@ func (c *Config) ApplyDefaults() {
 	c.Log.File = c.resolve(c.Log.File) // empty means stderr
 	c.AccessLog.applyDefaults(c)
 	c.resolvePaths(c.SessionTickets.Keys)
+	setDuration(&c.Reload.Debounce, DefaultReloadDebounce)
 	for i := range c.Sites {
 		c.Sites[i].applyDefaults(c)
 	}

@@ -20,6 +20,8 @@ type Config struct {
 	// SessionTickets shares TLS session-ticket keys between instances
 	// (nginx ssl_session_ticket_key).
 	SessionTickets SessionTickets `yaml:"session_tickets"`
+	// Reload configures reloading on file changes.
+	Reload Reload `yaml:"reload"`
 	Sites          []Site         `yaml:"sites"`
 
 	// Path is the file the config was read from; relative paths inside the
@@ -51,6 +53,19 @@ type Timeouts struct {
 // process seals with its own keys, rotated automatically.
 type SessionTickets struct {
 	Keys Paths `yaml:"keys"`
+}
+
+// Reload configures automatic reloads. SIGHUP and POST /reload always
+// reload.
+type Reload struct {
+	// Watch reloads when the config file or any file it names changes
+	// (certificates, keys, trust roots, CRL files, mapping certificates,
+	// ticket keys), including the symlink swaps Kubernetes uses to update
+	// mounted Secrets and ConfigMaps.
+	Watch bool `yaml:"watch"`
+	// Debounce waits this long after the last change before reloading, so
+	// that a tool rewriting several files triggers one reload; default 1s.
+	Debounce time.Duration `yaml:"debounce"`
 }
 
 // Admin is the separate listener for metrics, health and reload (issue 6).

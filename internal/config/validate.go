@@ -66,6 +66,9 @@ func (c *Config) validate(v *validator) {
 	v.oneOf("log.format", c.Log.Format, logFormatValues)
 	v.oneOf("log.level", c.Log.Level, logLevelValues)
 	c.AccessLog.validate(v, "access_log")
+	if c.Reload.Debounce < 0 {
+		v.addf("reload.debounce", "must not be negative (got %v)", c.Reload.Debounce)
+	}
 	seenKey := map[string]bool{}
 	for i, k := range c.SessionTickets.Keys {
 		p := fmt.Sprintf("session_tickets.keys[%d]", i)

@@ -55,6 +55,7 @@ const (
 	EventCRLNearNextUpdate    = "crl_near_next_update"
 	EventCertNearExpiry       = "cert_near_expiry"
 	EventReloadFailed         = "reload_failed"
+	EventReloadWatchFailed    = "reload_watch_failed"
 	EventRestartRequired      = "restart_required"
 	EventAccessLogWriteFailed = "access_log_write_failed"
 	EventAccessLogRecovered   = "access_log_recovered"

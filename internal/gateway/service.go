@@ -254,6 +254,13 @@ func (s *Service) serve(ctx context.Context) (err error) {
 	if s.signals != nil {
 		go s.reloader.Watch(ctx, s.signals)
 	}
+	if s.cfg.Reload.Watch {
+		if err := s.reloader.WatchFiles(ctx, s.cfg.Reload.Debounce); err != nil {
+			// Not fatal: SIGHUP and POST /reload still work.
+			events.Log(s.logger, slog.LevelError, events.EventReloadWatchFailed, "watch config files: reload on change is off",
+				slog.String("err", err.Error()))
+		}
+	}
 	// Expiring certificates and CRL files are logged at start, on every
 	// reload and then hourly.
 	go s.reloader.WatchDeadlines(ctx, s.every)
