@@ -22,7 +22,7 @@ type Config struct {
 	SessionTickets SessionTickets `yaml:"session_tickets"`
 	// Reload configures reloading on file changes.
 	Reload Reload `yaml:"reload"`
-	Sites          []Site         `yaml:"sites"`
+	Sites  []Site `yaml:"sites"`
 
 	// Path is the file the config was read from; relative paths inside the
 	// config are resolved against its directory.
