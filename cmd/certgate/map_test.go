@@ -18,6 +18,7 @@ func TestMapCLI(t *testing.T) {
 	root := pkitest.NewRoot(t, "Corp Root")
 	inter := root.Intermediate(t, "Corp Issuing CA")
 	pkitest.WriteCerts(t, dir, "roots.pem", root.Cert)
+	pkitest.WriteCerts(t, dir, "inter.pem", inter.Cert)
 	write := func(name string, l *pki.Leaf) string {
 		return pkitest.WriteCerts(t, dir, name, l.Chain()...)
 	}
@@ -40,7 +41,7 @@ func TestMapCLI(t *testing.T) {
       required: true
       many_to_one:
         - {name: contractors, match: {subject: {O: Contractors}}, deny: true}
-      upn: {enabled: true}
+      upn: {enabled: true, issuers: [inter.pem]}
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}

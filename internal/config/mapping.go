@@ -98,4 +98,9 @@ type UPNMapping struct {
 	// FallbackEmail uses the first email SAN when the certificate has no UPN.
 	FallbackEmail bool     `yaml:"fallback_email"`
 	Groups        []string `yaml:"groups"`
+	// Issuers are the CAs whose certificates may map by UPN (or email), the
+	// equivalent of Active Directory's NTAuth store: each a CA certificate
+	// file (PEM or DER) or a SHA-256 fingerprint. Only a leaf issued
+	// directly by one of them maps. Required when Enabled.
+	Issuers []string `yaml:"issuers"`
 }

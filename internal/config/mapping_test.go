@@ -103,6 +103,10 @@ many_to_one:
 		{"one_to_one duplicate", `one_to_one: [{fingerprint: "` + fp64 + `", user: a}, {fingerprint: "` + strings.ReplaceAll(fp64, ":", "") + `", user: b}]`, "sites[0].mapping.one_to_one[1].fingerprint", "already mapped by sites[0].mapping.one_to_one[0]"},
 		{"required without rules", `required: true`, "sites[0].mapping.required", "no rules"},
 		{"fallback without upn", `upn: {fallback_email: true}`, "sites[0].mapping.upn.fallback_email", "no effect without upn.enabled"},
+		{"upn without issuers", `upn: {enabled: true}`, "sites[0].mapping.upn.issuers", "NTAuth"},
+		{"issuers without upn", `upn: {issuers: [ca.pem]}`, "sites[0].mapping.upn.issuers", "no effect without upn.enabled"},
+		{"upn issuer sha1", `upn: {enabled: true, issuers: ["` + strings.Repeat("ab", 20) + `"]}`, "sites[0].mapping.upn.issuers[0]", "SHA-1"},
+		{"upn issuer empty", `upn: {enabled: true, issuers: [""]}`, "sites[0].mapping.upn.issuers[0]", "empty"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -140,4 +144,18 @@ func flatten(err error) []error {
 		return out
 	}
 	return []error{err}
+}
+
+// TestUPNIssuersResolved: issuer files resolve against the config
+// directory, fingerprints stay as written.
+func TestUPNIssuersResolved(t *testing.T) {
+	fp := strings.Repeat("AB:", 31) + "AB"
+	c, err := Parse([]byte(siteWithMapping(`upn: {enabled: true, issuers: [ca/issuing.pem, "`+fp+`"]}`)), "dir/certgate.yaml")
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	got := c.Sites[0].Mapping.UPN.Issuers
+	if len(got) != 2 || got[0] != "dir/ca/issuing.pem" || got[1] != fp {
+		t.Errorf("upn.issuers = %q, want [dir/ca/issuing.pem %s]", got, fp)
+	}
 }

@@ -18,11 +18,17 @@ import (
 // that validates is a rule that runs. (config imports the engine's
 // vocabulary; the engine never imports config.)
 
-// applyDefaults resolves the one_to_one cert: files against the config
-// file's directory. Nothing else in the block has a non-zero default.
+// applyDefaults resolves the one_to_one cert: files and the upn.issuers
+// files (not fingerprints) against the config file's directory. Nothing
+// else in the block has a non-zero default.
 func (m *Mapping) applyDefaults(resolve func(string) string) {
 	for i := range m.OneToOne {
 		m.OneToOne[i].Cert = resolve(m.OneToOne[i].Cert)
+	}
+	for i, e := range m.UPN.Issuers {
+		if !mapping.IsFingerprint(e) {
+			m.UPN.Issuers[i] = resolve(e)
+		}
 	}
 }
 
@@ -132,10 +138,29 @@ func (m *Mapping) validate(path string, add func(path string, err error)) {
 		if len(m.UPN.Groups) > 0 {
 			addf(up+".groups", "has no effect without upn.enabled: true")
 		}
-	} else if catchAll >= 0 {
-		addf(up+".enabled", "unreachable: many_to_one[%d] has no match criteria and matches every certificate before UPN mapping runs", catchAll)
+		if len(m.UPN.Issuers) > 0 {
+			addf(up+".issuers", "has no effect without upn.enabled: true")
+		}
+	} else {
+		if len(m.UPN.Issuers) == 0 {
+			add(up+".issuers", fmt.Errorf("%w (list the issuing CA certificates, e.g. issuers: [ca/issuing.pem])", mapping.ErrNoUPNIssuers))
+		}
+		if catchAll >= 0 {
+			addf(up+".enabled", "unreachable: many_to_one[%d] has no match criteria and matches every certificate before UPN mapping runs", catchAll)
+		}
 	}
 	checkGroups(up+".groups", m.UPN.Groups, add)
+	for i, e := range m.UPN.Issuers {
+		p := up + ".issuers[" + strconv.Itoa(i) + "]"
+		switch {
+		case e == "":
+			addf(p, "empty; give a CA certificate file or a SHA-256 fingerprint")
+		case mapping.IsFingerprint(e):
+			if _, err := mapping.ParseFingerprint(e); err != nil {
+				add(p, err)
+			}
+		}
+	}
 }
 
 // validate checks the criteria and reports whether there are none.

@@ -225,7 +225,7 @@ sites:
           match: {subject: {OU: Engineering}}
           user: "eng-{CN}"
           groups: [engineering]
-      upn: {enabled: true, fallback_email: true}
+      upn: {enabled: true, fallback_email: true, issuers: [ca/issuing.pem]}
     locations:
       - {path: /public/, client_cert: ignore}
       - {path: /optional/, client_cert: accept}

@@ -77,7 +77,8 @@ func (m *Mapper) Rules() []RuleDescription {
 			c += ", or else an email SAN"
 			user = "the UPN, or else the first email SAN"
 		}
-		out = append(out, RuleDescription{Rule: RuleUPN, Kind: "upn", Criteria: []string{c}, User: user, Groups: clone(m.upn.Groups)})
+		crit := []string{c, "issued directly by a CA of upn.issuers: " + strings.Join(m.upn.Issuers, ", ")}
+		out = append(out, RuleDescription{Rule: RuleUPN, Kind: "upn", Criteria: crit, User: user, Groups: clone(m.upn.Groups)})
 	}
 	return out
 }

@@ -33,6 +33,9 @@ type Mapper struct {
 	ones     []oneRule
 	many     []manyRule
 	upn      UPN
+	// upnIssuers is UPN.Issuers compiled: the CAs whose direct leaves may
+	// map by UPN.
+	upnIssuers issuerSet
 }
 
 type oneRule struct {
@@ -132,6 +135,8 @@ func Compile(o *Options, baseDir string) (*Mapper, error) {
 		}
 	}
 	checkGroups("upn", o.UPN.Groups, fail)
+	m.upn.Issuers = clone(o.UPN.Issuers)
+	m.upnIssuers = compileIssuers(o.UPN, baseDir, fail)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -400,7 +405,7 @@ func (m *Mapper) eval(chain []*x509.Certificate, trace bool) (Result, []Step) {
 	// 3. UPN (Active Directory style), optionally the email SAN.
 	upnWhy := "upn mapping is off"
 	if m.upn.Enabled {
-		user, why, ok := m.upnUser(leaf)
+		user, why, ok := m.upnUser(chain)
 		if trace {
 			step(RuleUPN, ok, "%s", why)
 		}
@@ -426,8 +431,17 @@ func (m *Mapper) eval(chain []*x509.Certificate, trace bool) (Result, []Step) {
 
 func fpHex(fp *[32]byte) string { return hex.EncodeToString(fp[:]) }
 
-// upnUser applies UPN mapping to leaf.
-func (m *Mapper) upnUser(leaf *x509.Certificate) (user, why string, ok bool) {
+// upnUser applies UPN mapping to the leaf of chain, once its issuing CA
+// (chain[1]) is one of upn.issuers.
+func (m *Mapper) upnUser(chain []*x509.Certificate) (user, why string, ok bool) {
+	leaf := chain[0]
+	if len(chain) < 2 || chain[1] == nil {
+		return "", "the verified chain has no issuing CA above the certificate, so it cannot be checked against upn.issuers", false
+	}
+	if !m.upnIssuers.has(chain[1]) {
+		return "", fmt.Sprintf("issuing CA %q (SHA-256 %s) is not in upn.issuers, so the certificate's UPN is not trusted to name an account",
+			chain[1].Subject.String(), hex.EncodeToString(sha256Of(chain[1].Raw))), false
+	}
 	upns, err := UPNs(leaf)
 	if err != nil {
 		// Do not fall back to the email: the certificate does carry a UPN,

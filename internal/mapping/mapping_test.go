@@ -105,7 +105,7 @@ func TestMapRuleKinds(t *testing.T) {
 			{Name: "dc", Match: Match{Subject: map[string]string{"DC": "corp", "emailAddress": "*@corp.example"}}, User: "dc-user"},
 			{Name: "dns", Match: Match{SAN: SANMatch{DNS: "*.INTERNAL.corp.example"}}, User: "api-client"},
 		},
-		UPN: UPN{Enabled: true, FallbackEmail: true, Groups: []string{"upn-users"}},
+		UPN: UPN{Enabled: true, FallbackEmail: true, Groups: []string{"upn-users"}, Issuers: []string{fp(f.inter.Cert)}},
 	}
 	m, err := Compile(cfg, "")
 	if err != nil {
@@ -209,7 +209,7 @@ func TestMapOneToOneBeforeManyToOneAndUPN(t *testing.T) {
 	m, err := Compile(&Options{
 		OneToOne:  []OneToOne{{Fingerprint: fp(leaf.Cert), User: "alice"}},
 		ManyToOne: []ManyToOne{{Match: Match{Subject: map[string]string{"O": "Contractors"}}, Deny: true}},
-		UPN:       UPN{Enabled: true},
+		UPN:       UPN{Enabled: true, Issuers: []string{fp(f.inter.Cert)}},
 	}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -305,7 +305,7 @@ func TestUPNMappingMalformedDoesNotFallBackToEmail(t *testing.T) {
 	f := newFixture(t)
 	malformed := otherNameSAN(t, asn1.RawValue{Tag: asn1.TagIA5String, Bytes: []byte("x@corp.example")})
 	leaf := f.inter.Client(t, "x", pki.WithExtraExtensions(malformed))
-	m, err := Compile(&Options{UPN: UPN{Enabled: true, FallbackEmail: true}}, "")
+	m, err := Compile(&Options{UPN: UPN{Enabled: true, FallbackEmail: true, Issuers: []string{fp(f.inter.Cert)}}}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,7 +398,7 @@ func TestDecide(t *testing.T) {
 }
 
 func TestMapNoCertificate(t *testing.T) {
-	m, err := Compile(&Options{Required: true, UPN: UPN{Enabled: true}}, "")
+	m, err := Compile(&Options{Required: true, UPN: UPN{Enabled: true, Issuers: []string{strings.Repeat("ab", 32)}}}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -591,7 +591,7 @@ func TestRules(t *testing.T) {
 			{Name: "contractors", Match: Match{Subject: map[string]string{"o": "Contractors*"}}, IssuerFingerprint: fp(f.root.Cert), Deny: true},
 			{Match: Match{SAN: SANMatch{URI: "spiffe://x/*"}}, User: "svc-{CN}"},
 		},
-		UPN: UPN{Enabled: true, FallbackEmail: true},
+		UPN: UPN{Enabled: true, FallbackEmail: true, Issuers: []string{fp(f.inter.Cert)}},
 	}, "")
 	if err != nil {
 		t.Fatal(err)
@@ -640,7 +640,7 @@ func BenchmarkMap(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg := &Options{UPN: UPN{Enabled: true}}
+	cfg := &Options{UPN: UPN{Enabled: true, Issuers: []string{fp(root.Cert)}}}
 	for i := range 50 {
 		cfg.ManyToOne = append(cfg.ManyToOne, ManyToOne{
 			Match: Match{Subject: map[string]string{"CN": "user" + strings.Repeat("x", i) + "*"}}, User: "u"})

@@ -98,3 +98,26 @@ func checkName(s string, group bool) error {
 	}
 	return nil
 }
+
+// IsFingerprint reports whether s is written as a certificate fingerprint
+// (hex digits, at least 40 once colons and spaces are removed, optionally
+// after an openssl "sha256 Fingerprint=" prefix) rather than a file name:
+// upn.issuers accepts both. A SHA-1 fingerprint counts, so that
+// ParseFingerprint can say it is the wrong hash instead of "no such file".
+func IsFingerprint(s string) bool {
+	v := strings.TrimSpace(s)
+	if i := strings.LastIndexByte(v, '='); i >= 0 {
+		v = v[i+1:]
+	}
+	n := 0
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == ':' || c == ' ' || c == '\t':
+		case c >= '0' && c <= '9', c >= 'a' && c <= 'f', c >= 'A' && c <= 'F':
+			n++
+		default:
+			return false
+		}
+	}
+	return n >= 40
+}

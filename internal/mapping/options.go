@@ -74,9 +74,22 @@ type SANMatch struct {
 // UPN uses the certificate's User Principal Name (SAN otherName
 // 1.3.6.1.4.1.311.20.2.3), like Active Directory certificate mapping, as
 // the user name.
+//
+// Only certificates issued directly by one of Issuers may map by UPN (or
+// email), the way Windows accepts a UPN for logon only from a CA in the
+// enterprise NTAuth store: any other CA the site trusts (a partner's
+// sub-CA, say) can write anyone's UPN into a certificate. Issuers is
+// required when Enabled.
 type UPN struct {
 	Enabled bool
 	// FallbackEmail uses the first email SAN when the certificate has no UPN.
 	FallbackEmail bool
 	Groups        []string
+	// Issuers are the CAs allowed to issue UPN-mapped certificates, each a
+	// certificate file (PEM or DER, every certificate in it counts) or the
+	// SHA-256 fingerprint of a CA certificate. A file entry matches the
+	// leaf's issuing CA by subject and public key, so a re-issued CA
+	// certificate with the same name and key still matches; a fingerprint
+	// matches exactly that certificate.
+	Issuers []string
 }

@@ -61,24 +61,42 @@ func parseSANUPNs(der []byte) ([]string, error) {
 		if tag != tagOtherName {
 			continue
 		}
-		var typeID asn1.ObjectIdentifier
-		if !gn.ReadASN1ObjectIdentifier(&typeID) {
-			return nil, fmt.Errorf("%w: otherName without a type-id", ErrMalformedUPN)
+		upn, isUPN, err := ParseOtherNameUPN(gn)
+		if err != nil {
+			return nil, err
 		}
-		if !typeID.Equal(oidUPN) {
+		if !isUPN {
 			continue
 		}
-		var wrapped, value cryptobyte.String
-		if !gn.ReadASN1(&wrapped, tagExplicit0) || !gn.Empty() {
-			return nil, fmt.Errorf("%w: value is not explicitly tagged [0]", ErrMalformedUPN)
-		}
-		if !wrapped.ReadASN1(&value, cbasn1.UTF8String) || !wrapped.Empty() {
-			return nil, fmt.Errorf("%w: value is not a UTF8String", ErrMalformedUPN)
-		}
-		if !utf8.Valid(value) {
-			return nil, fmt.Errorf("%w: value is not valid UTF-8", ErrMalformedUPN)
-		}
-		out = append(out, string(value))
+		out = append(out, upn)
 	}
 	return out, nil
+}
+
+// ParseOtherNameUPN reads the content of one otherName GeneralName (what
+// follows its [0] IMPLICIT tag): type-id, then value [0] EXPLICIT. isUPN is
+// false for other type-ids. A UPN value must be a UTF8String, as Windows CAs
+// write it (ErrMalformedUPN otherwise). The SAN reader and the name
+// constraint check of internal/verify (otherName UPN subtrees) share this
+// parser, so a UPN the mapper reads is the UPN the constraint judged.
+func ParseOtherNameUPN(content []byte) (upn string, isUPN bool, err error) {
+	gn := cryptobyte.String(content)
+	var typeID asn1.ObjectIdentifier
+	if !gn.ReadASN1ObjectIdentifier(&typeID) {
+		return "", false, fmt.Errorf("%w: otherName without a type-id", ErrMalformedUPN)
+	}
+	if !typeID.Equal(oidUPN) {
+		return "", false, nil
+	}
+	var wrapped, value cryptobyte.String
+	if !gn.ReadASN1(&wrapped, tagExplicit0) || !gn.Empty() {
+		return "", true, fmt.Errorf("%w: value is not explicitly tagged [0]", ErrMalformedUPN)
+	}
+	if !wrapped.ReadASN1(&value, cbasn1.UTF8String) || !wrapped.Empty() {
+		return "", true, fmt.Errorf("%w: value is not a UTF8String", ErrMalformedUPN)
+	}
+	if !utf8.Valid(value) {
+		return "", true, fmt.Errorf("%w: value is not valid UTF-8", ErrMalformedUPN)
+	}
+	return string(value), true, nil
 }

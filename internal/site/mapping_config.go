@@ -55,6 +55,7 @@ func MappingOptions(m *config.Mapping) *mapping.Options {
 			Enabled:       m.UPN.Enabled,
 			FallbackEmail: m.UPN.FallbackEmail,
 			Groups:        m.UPN.Groups,
+			Issuers:       m.UPN.Issuers,
 		},
 	}
 	for _, e := range m.OneToOne {

@@ -48,6 +48,13 @@ func dnsName(s string) asn1.RawValue    { return ctx(2, false, []byte(s)) }
 func emailName(s string) asn1.RawValue  { return ctx(1, false, []byte(s)) }
 func uriName(s string) asn1.RawValue    { return ctx(6, false, []byte(s)) }
 
+// upnName is otherName [0] IMPLICIT { szOID_NT_PRINCIPAL_NAME, [0] EXPLICIT UTF8String },
+// as a Windows CA writes "UPN = @corp.example" in a name constraint.
+func upnName(s string) asn1.RawValue {
+	oid := der(asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 20, 2, 3})
+	return ctx(0, true, append(oid, der(ctx(0, true, must(asn1.MarshalWithParams(s, "utf8"))))...))
+}
+
 // subtrees is [tag] GeneralSubtrees.
 func subtrees(tag int, bases ...asn1.RawValue) []byte {
 	var b []byte
@@ -103,6 +110,12 @@ func TestNameConstraints(t *testing.T) {
 	emailCA := must(root.NewIntermediate("Email CA", valid(), nameConstraints(true, []asn1.RawValue{emailName("example.com")}, nil)))
 	uriCA := must(root.NewIntermediate("URI CA", valid(), nameConstraints(true, []asn1.RawValue{uriName(".example.com")}, nil)))
 	dnsCA := must(root.NewIntermediate("DNS CA", valid(), nameConstraints(true, []asn1.RawValue{dnsName("example.com")}, nil)))
+	// A partner CA constrained, the Windows way, to its own UPN suffix
+	// (critical, so certgate must enforce it or reject the CA), with one
+	// excluded account and a subdomain form.
+	upnCA := must(root.NewIntermediate("Partner UPN CA", valid(), nameConstraints(true,
+		[]asn1.RawValue{upnName("@partner.test"), upnName(".eu.partner.test")}, []asn1.RawValue{upnName("Administrator@partner.test")})))
+	upnBareCA := must(root.NewIntermediate("Partner UPN bare CA", valid(), nameConstraints(true, []asn1.RawValue{upnName("partner.test")}, nil)))
 	// A self-issued rollover certificate of the DN CA: exempt itself, but
 	// the DN CA's constraints still bind the leaf below it.
 	rollover := must(dnCA.NewIntermediate("DN CA", valid(), pki.WithSubject(dnCA.Cert.Subject)))
@@ -139,6 +152,26 @@ func TestNameConstraints(t *testing.T) {
 		{"dNSName constraint matches subdomains", must(dnsCA.IssueClient("mia", valid(), pki.WithDNS("www.example.com"))).Chain(), substatus.NoError, "", ""},
 		{"dNSName outside", must(dnsCA.IssueClient("ned", valid(), pki.WithDNS("www.example.org"))).Chain(),
 			substatus.CertEInvalidName, `leaf "CN=ned"`, `dNSName "www.example.org"`},
+		{"UPN in the permitted domain", must(upnCA.IssueClient("bob", valid(), pki.WithUPN("bob@partner.test"))).Chain(), substatus.NoError, "", ""},
+		{"UPN domain compares case-insensitively", must(upnCA.IssueClient("bob", valid(), pki.WithUPN("bob@PARTNER.test"))).Chain(), substatus.NoError, "", ""},
+		{"UPN in a permitted subdomain", must(upnCA.IssueClient("eve", valid(), pki.WithUPN("eve@fr.eu.partner.test"))).Chain(), substatus.NoError, "", ""},
+		{"UPN of another domain under a UPN-constrained CA", must(upnCA.IssueClient("alice", valid(), pki.WithUPN("alice@corp.test"))).Chain(),
+			substatus.CertEInvalidName, `leaf "CN=alice"`, `UPN "alice@corp.test" is not within the permitted UPN subtrees`},
+		{"UPN suffix trick", must(upnCA.IssueClient("alice", valid(), pki.WithUPN("alice@corp.test@partner.test.evil"))).Chain(),
+			substatus.CertEInvalidName, `leaf "CN=alice"`, "not within the permitted UPN subtrees"},
+		{"UPN of a subdomain without the leading-period form", must(upnCA.IssueClient("sub", valid(), pki.WithUPN("sub@x.partner.test"))).Chain(),
+			substatus.CertEInvalidName, `leaf "CN=sub"`, "not within the permitted UPN subtrees"},
+		{"excluded UPN", must(upnCA.IssueClient("admin", valid(), pki.WithUPN("administrator@partner.test"))).Chain(),
+			substatus.CertEInvalidName, `leaf "CN=admin"`, `excluded by the constraint "Administrator@partner.test"`},
+		{"UPN without a domain part", must(upnCA.IssueClient("nodomain", valid(), pki.WithUPN("alice"))).Chain(),
+			substatus.CertEInvalidName, `leaf "CN=nodomain"`, "user@domain"},
+		{"malformed UPN under a UPN-constrained CA", must(upnCA.IssueClient("bad", valid(), pki.WithExtraExtensions(pkix.Extension{Id: oidSubjectAltName,
+			Value: seq(der(ctx(0, true, append(der(asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 20, 2, 3}), der(ctx(0, true, der("ia5 not utf8")))...))))}))).Chain(),
+			substatus.CertEInvalidName, `leaf "CN=bad"`, "UPN alternative name cannot be read"},
+		{"bare UPN domain constraint matches that domain", must(upnBareCA.IssueClient("bob", valid(), pki.WithUPN("bob@partner.test"))).Chain(), substatus.NoError, "", ""},
+		{"bare UPN domain constraint refuses others", must(upnBareCA.IssueClient("alice", valid(), pki.WithUPN("alice@corp.test"))).Chain(),
+			substatus.CertEInvalidName, `leaf "CN=alice"`, "not within the permitted UPN subtrees"},
+		{"UPN constraint does not bind other name forms", must(upnCA.IssueClient("dns", valid(), pki.WithDNS("www.example.org"))).Chain(), substatus.NoError, "", ""},
 	}
 	v := must(verify.New(verify.Options{Roots: []*x509.Certificate{root.Cert}}))
 	for _, c := range cases {

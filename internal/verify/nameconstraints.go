@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/certgate/certgate/internal/dname"
+	"github.com/certgate/certgate/internal/mapping"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
@@ -26,9 +27,16 @@ import (
 //   - it finds chains by comparing names byte for byte, so it cannot check
 //     constraints on a path certgate built with RFC 5280 7.1 name matching.
 // The dNSName, rfc822Name, uniformResourceIdentifier and iPAddress subtrees
-// are read from the fields crypto/x509 already parsed; only directoryName
-// subtrees and directoryName subject alternative names are read from the
-// raw extensions.
+// are read from the fields crypto/x509 already parsed; directoryName and
+// otherName UPN subtrees, and the directoryName and UPN subject
+// alternative names they apply to, are read from the raw extensions.
+//
+// otherName UPN subtrees (szOID_NT_PRINCIPAL_NAME) are what Windows CAs
+// write for "UPN = @corp.example" in CAPolicy.inf: CryptoAPI enforces them
+// on the UPN's domain part, and a partner CA constrained to its own UPN
+// suffix must not be rejected whole (CERT_E_CRITICAL) by a gateway that
+// could enforce the constraint instead. Other otherName types are still
+// not enforced.
 
 var (
 	oidNameConstraints = asn1.ObjectIdentifier{2, 5, 29, 30}
@@ -45,14 +53,17 @@ const maxConstraintComparisons = 250000
 const (
 	gnRFC822    = 1
 	gnDNS       = 2
+	gnOtherName = 0
 	gnDirectory = 4
 	gnURI       = 6
 	gnIP        = 7
 )
 
-// dnConstraints are the directoryName subtrees of one certificate.
+// dnConstraints are the directoryName and otherName UPN subtrees of one
+// certificate.
 type dnConstraints struct {
-	permitted, excluded []dname.Name
+	permitted, excluded       []dname.Name
+	permittedUPN, excludedUPN []string
 	// handled: every subtree is of a form certgate enforces, so a critical
 	// extension may be treated as processed.
 	handled bool
@@ -78,25 +89,27 @@ func readDNConstraints(c *x509.Certificate) dnConstraints {
 			!top.ReadOptionalASN1(&excluded, &hasE, cbasn1.Tag(1).ContextSpecific().Constructed()) {
 			return dnConstraints{malformed: true}
 		}
-		out.permitted = out.readSubtrees(permitted)
-		out.excluded = out.readSubtrees(excluded)
+		out.permitted, out.permittedUPN = out.readSubtrees(permitted)
+		out.excluded, out.excludedUPN = out.readSubtrees(excluded)
 		return out
 	}
 	return dnConstraints{handled: true}
 }
 
-// readSubtrees returns the directoryName bases of GeneralSubtrees, and
-// notes forms certgate does not enforce (handled) or cannot read
-// (malformed). Other forms are still read, so that a non-critical
-// extension with an unsupported form keeps its directoryName subtrees.
-func (d *dnConstraints) readSubtrees(s cryptobyte.String) []dname.Name {
+// readSubtrees returns the directoryName and otherName UPN bases of
+// GeneralSubtrees, and notes forms certgate does not enforce (handled) or
+// cannot read (malformed). Other forms are still read, so that a
+// non-critical extension with an unsupported form keeps its directoryName
+// and UPN subtrees.
+func (d *dnConstraints) readSubtrees(s cryptobyte.String) ([]dname.Name, []string) {
 	var dns []dname.Name
+	var upns []string
 	for !s.Empty() {
 		var sub, base cryptobyte.String
 		var tag cbasn1.Tag
 		if !s.ReadASN1(&sub, cbasn1.SEQUENCE) || !sub.ReadAnyASN1(&base, &tag) {
 			d.malformed, d.handled = true, false
-			return dns
+			return dns, upns
 		}
 		// minimum and maximum are ignored, as crypto/x509 ignores them:
 		// RFC 5280 says minimum MUST be 0 and maximum MUST be absent.
@@ -109,14 +122,26 @@ func (d *dnConstraints) readSubtrees(s cryptobyte.String) []dname.Name {
 			rdns, ok := dname.Parse(base)
 			if !ok {
 				d.malformed, d.handled = true, false
-				return dns
+				return dns, upns
 			}
 			dns = append(dns, rdns)
+		case cbasn1.Tag(gnOtherName).ContextSpecific().Constructed():
+			upn, isUPN, err := mapping.ParseOtherNameUPN(base)
+			switch {
+			case isUPN && err != nil:
+				d.malformed, d.handled = true, false
+				return dns, upns
+			case isUPN:
+				upns = append(upns, upn)
+			default:
+				// Another otherName type (or none readable): not enforced.
+				d.handled = false
+			}
 		default:
-			d.handled = false // otherName, x400Address, ediPartyName, registeredID
+			d.handled = false // x400Address, ediPartyName, registeredID
 		}
 	}
-	return dns
+	return dns, upns
 }
 
 // unhandledCritical is c.UnhandledCriticalExtensions without the
@@ -155,6 +180,10 @@ type certNames struct {
 	emails      []string
 	uris        []*url.URL
 	ips         []net.IP
+	upns        []string
+	// upnErr: a UPN alternative name cannot be read. It matters only
+	// under a CA with UPN subtrees, where it fails the path.
+	upnErr error
 }
 
 func namesOf(c *x509.Certificate) (certNames, error) {
@@ -190,12 +219,21 @@ func namesOf(c *x509.Certificate) (certNames, error) {
 			if !seq.ReadAnyASN1(&v, &tag) {
 				return n, fmt.Errorf("subject alternative name extension cannot be parsed")
 			}
-			if tag == cbasn1.Tag(gnDirectory).ContextSpecific().Constructed() {
+			switch tag {
+			case cbasn1.Tag(gnDirectory).ContextSpecific().Constructed():
 				rdns, ok := dname.Parse(v)
 				if !ok {
 					return n, fmt.Errorf("directoryName alternative name cannot be parsed")
 				}
 				n.dirs = append(n.dirs, rdns)
+			case cbasn1.Tag(gnOtherName).ContextSpecific().Constructed():
+				upn, isUPN, err := mapping.ParseOtherNameUPN(v)
+				if err != nil && n.upnErr == nil {
+					n.upnErr = err
+				}
+				if isUPN && err == nil {
+					n.upns = append(n.upns, upn)
+				}
 			}
 		}
 	}
@@ -277,6 +315,43 @@ func checkNames(n *certNames, ca *x509.Certificate, dn dnConstraints, budget *in
 				bases[i] = fmt.Sprintf("%q", b.String())
 			}
 			return fmt.Sprintf("%s is not within the permitted directoryName subtrees (%s)", what, strings.Join(bases, ", "))
+		}
+	}
+
+	if len(dn.permittedUPN)+len(dn.excludedUPN) > 0 {
+		if n.upnErr != nil {
+			return fmt.Sprintf("a UPN alternative name cannot be read (%v), so the UPN name constraints of the CA above cannot be checked", n.upnErr)
+		}
+		for _, upn := range n.upns {
+			if !spend(len(dn.permittedUPN) + len(dn.excludedUPN)) {
+				return tooMany
+			}
+			for _, c := range dn.excludedUPN {
+				m, err := matchUPNConstraint(upn, c)
+				if err != nil {
+					return fmt.Sprintf("UPN %q cannot be checked against the constraint %q: %v", upn, c, err)
+				}
+				if m {
+					return fmt.Sprintf("UPN %q is excluded by the constraint %q", upn, c)
+				}
+			}
+			if len(dn.permittedUPN) == 0 {
+				continue
+			}
+			found := false
+			for _, c := range dn.permittedUPN {
+				m, err := matchUPNConstraint(upn, c)
+				if err != nil {
+					return fmt.Sprintf("UPN %q cannot be checked against the constraint %q: %v", upn, c, err)
+				}
+				if m {
+					found = true
+					break
+				}
+			}
+			if !found {
+				return fmt.Sprintf("UPN %q is not within the permitted UPN subtrees %q", upn, dn.permittedUPN)
+			}
 		}
 	}
 
@@ -373,6 +448,31 @@ func matchEmailConstraint(email, constraint string) (bool, error) {
 		return local == constraint[:i] && strings.EqualFold(host, constraint[i+1:]), nil
 	}
 	return matchDomain(host, constraint, false)
+}
+
+// matchUPNConstraint applies an otherName UPN constraint the way Windows
+// reads the CAPolicy.inf forms: "user@corp.example" is that one UPN
+// (compared case-insensitively, as Active Directory compares UPNs);
+// "@corp.example" and "corp.example" are every UPN whose domain part
+// (after the last "@", RFC 4120 section 6.1 principal@REALM) is exactly
+// that domain; ".corp.example" is every UPN in a subdomain of it. A UPN
+// without a domain part cannot be checked and fails.
+func matchUPNConstraint(upn, constraint string) (bool, error) {
+	at := strings.LastIndexByte(upn, '@')
+	if at <= 0 || at == len(upn)-1 {
+		return false, fmt.Errorf("not of the form user@domain")
+	}
+	domain := upn[at+1:]
+	switch i := strings.LastIndexByte(constraint, '@'); {
+	case i > 0:
+		return strings.EqualFold(upn, constraint), nil
+	case i == 0:
+		constraint = constraint[1:]
+		if constraint == "" || constraint[0] == '.' {
+			return false, fmt.Errorf("not a valid UPN constraint")
+		}
+	}
+	return matchDomain(domain, constraint, false)
 }
 
 // matchURIConstraint applies a host constraint to the host of a URI, with
