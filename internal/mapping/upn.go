@@ -4,8 +4,8 @@ import (
 	"crypto/x509"
 	"encoding/asn1"
 	"fmt"
-	"unicode/utf8"
 
+	"github.com/certgate/certgate/internal/dname"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
@@ -13,17 +13,14 @@ import (
 var (
 	oidSubjectAltName = asn1.ObjectIdentifier{2, 5, 29, 17}
 	// oidUPN is szOID_NT_PRINCIPAL_NAME, the Microsoft UPN otherName.
-	oidUPN = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 20, 2, 3}
+	oidUPN = dname.OIDUPN
 )
 
 // GeneralName tag of otherName (RFC 5280 section 4.2.1.6):
 //
 //	otherName [0] IMPLICIT SEQUENCE { type-id OBJECT IDENTIFIER,
 //	                                  value   [0] EXPLICIT ANY }
-var (
-	tagOtherName = cbasn1.Tag(0).ContextSpecific().Constructed()
-	tagExplicit0 = cbasn1.Tag(0).ContextSpecific().Constructed()
-)
+var tagOtherName = cbasn1.Tag(0).ContextSpecific().Constructed()
 
 // UPNs returns the User Principal Names in c's subjectAltName, in order. A
 // certificate without a SAN or without a UPN gives (nil, nil). Other
@@ -73,30 +70,13 @@ func parseSANUPNs(der []byte) ([]string, error) {
 	return out, nil
 }
 
-// ParseOtherNameUPN reads the content of one otherName GeneralName (what
-// follows its [0] IMPLICIT tag): type-id, then value [0] EXPLICIT. isUPN is
-// false for other type-ids. A UPN value must be a UTF8String, as Windows CAs
-// write it (ErrMalformedUPN otherwise). The SAN reader and the name
-// constraint check of internal/verify (otherName UPN subtrees) share this
-// parser, so a UPN the mapper reads is the UPN the constraint judged.
+// ParseOtherNameUPN reads the content of one otherName GeneralName with
+// dname.OtherNameUPN, the parser internal/verify's UPN name constraints
+// use too, and marks its errors as ErrMalformedUPN.
 func ParseOtherNameUPN(content []byte) (upn string, isUPN bool, err error) {
-	gn := cryptobyte.String(content)
-	var typeID asn1.ObjectIdentifier
-	if !gn.ReadASN1ObjectIdentifier(&typeID) {
-		return "", false, fmt.Errorf("%w: otherName without a type-id", ErrMalformedUPN)
+	upn, isUPN, err = dname.OtherNameUPN(content)
+	if err != nil {
+		return "", isUPN, fmt.Errorf("%w: %w", ErrMalformedUPN, err)
 	}
-	if !typeID.Equal(oidUPN) {
-		return "", false, nil
-	}
-	var wrapped, value cryptobyte.String
-	if !gn.ReadASN1(&wrapped, tagExplicit0) || !gn.Empty() {
-		return "", true, fmt.Errorf("%w: value is not explicitly tagged [0]", ErrMalformedUPN)
-	}
-	if !wrapped.ReadASN1(&value, cbasn1.UTF8String) || !wrapped.Empty() {
-		return "", true, fmt.Errorf("%w: value is not a UTF8String", ErrMalformedUPN)
-	}
-	if !utf8.Valid(value) {
-		return "", true, fmt.Errorf("%w: value is not valid UTF-8", ErrMalformedUPN)
-	}
-	return string(value), true, nil
+	return upn, isUPN, nil
 }

@@ -11,7 +11,6 @@ import (
 	"strings"
 
 	"github.com/certgate/certgate/internal/dname"
-	"github.com/certgate/certgate/internal/mapping"
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
 )
@@ -126,7 +125,7 @@ func (d *dnConstraints) readSubtrees(s cryptobyte.String) ([]dname.Name, []strin
 			}
 			dns = append(dns, rdns)
 		case cbasn1.Tag(gnOtherName).ContextSpecific().Constructed():
-			upn, isUPN, err := mapping.ParseOtherNameUPN(base)
+			upn, isUPN, err := dname.OtherNameUPN(base)
 			switch {
 			case isUPN && err != nil:
 				d.malformed, d.handled = true, false
@@ -227,7 +226,7 @@ func namesOf(c *x509.Certificate) (certNames, error) {
 				}
 				n.dirs = append(n.dirs, rdns)
 			case cbasn1.Tag(gnOtherName).ContextSpecific().Constructed():
-				upn, isUPN, err := mapping.ParseOtherNameUPN(v)
+				upn, isUPN, err := dname.OtherNameUPN(v)
 				if err != nil && n.upnErr == nil {
 					n.upnErr = err
 				}
