@@ -38,6 +38,7 @@ func newRootCmd() *cobra.Command {
 		newLintCmd(),
 		newExplainCmd(),
 		newMapCmd(),
+		newLogsCmd(),
 	)
 	return root
 }

@@ -73,8 +73,10 @@ func AppendLine(dst []byte, e *Entry) []byte {
 	dst = strconv.AppendInt(dst, int64(e.SubStatus), 10)
 	dst = append(dst, ' ')
 	// IIS writes the HRESULT as an unsigned decimal (2148204809), the form
-	// admins paste into searches; substatus.Code.Decimal is the same value.
-	dst = strconv.AppendUint(dst, uint64(e.Win32), 10)
+	// admins paste into searches, and for some outcomes a plainer Win32
+	// error than the one certgate decided with (403.7 is "403 7 5"):
+	// Code.W3C writes what IIS would, so IIS log tooling reads it unchanged.
+	dst = strconv.AppendUint(dst, uint64(e.Win32.W3C()), 10)
 	dst = append(dst, ' ')
 	ms := e.TimeTaken.Milliseconds()
 	if ms < 0 {

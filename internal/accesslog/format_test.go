@@ -89,7 +89,7 @@ func TestAppendLineOutcomes(t *testing.T) {
 			want := map[string]string{
 				"sc-status":       itoa(o.sub.Status),
 				"sc-substatus":    itoa(o.sub.Sub),
-				"sc-win32-status": o.code.Decimal(),
+				"sc-win32-status": o.code.W3C().Decimal(),
 				"time-taken":      "12",
 				"date":            "2026-11-23",
 				"s-port":          "8443",
@@ -98,6 +98,10 @@ func TestAppendLineOutcomes(t *testing.T) {
 				want["cs-username"] = "-"
 			} else {
 				want["cs-username"] = strings.ReplaceAll(o.user, " ", "+")
+			}
+			// IIS logs a missing client certificate as "403 7 5".
+			if o.sub == substatus.CertRequired && want["sc-win32-status"] != "5" {
+				t.Errorf("403.7 is logged with sc-win32-status %s; IIS writes 5", want["sc-win32-status"])
 			}
 			for f, v := range want {
 				if got := cols[fieldIndex(t, f)]; got != v {

@@ -40,6 +40,9 @@ type CodeRef struct {
 	Message string `json:"message,omitempty"`
 	// Sub is the sub-status certgate answers with when this code is the reason.
 	Sub string `json:"substatus,omitempty"`
+	// Logged is the sc-win32-status value of a log line when it differs
+	// from the code it stands for (IIS logs 403.7 with 5).
+	Logged string `json:"logged,omitempty"`
 }
 
 // EventRef describes a Windows event in an explanation.
@@ -141,6 +144,8 @@ func codeRef(c substatus.Code) *CodeRef {
 	if i, ok := c.Info(); ok {
 		r.Message = i.Message
 		r.Sub = i.Sub.String()
+	} else if _, msg, ok := substatus.Win32Name(c); ok {
+		r.Message = msg
 	}
 	return r
 }
@@ -150,9 +155,12 @@ func explainSub(input string) (*Explanation, error) {
 	if err != nil {
 		return nil, fmt.Errorf("explain: %w", err)
 	}
-	entry, ok := substatus.Lookup(s)
+	// Statuses certgate does not answer with itself (401.2, 404.3...) are
+	// still explained by their IIS title: they are in IIS logs an admin
+	// pastes, and probe prints whatever status a server sent.
+	entry, _, ok := substatus.Describe(s)
 	if !ok {
-		return nil, fmt.Errorf("explain %q: sub-status %s %w (known: %s)", input, s, ErrNotCatalogued, knownSubs())
+		return nil, fmt.Errorf("explain %q: sub-status %s %w (known: %s, and the IIS sub-statuses)", input, s, ErrNotCatalogued, knownSubs())
 	}
 	e := &Explanation{
 		Input: input, Kind: KindSubStatus, Sub: subRef(s),
@@ -260,19 +268,23 @@ func explainLogLine(line string, fields []string) (*Explanation, error) {
 		NextSteps:    entry.NextSteps,
 	}
 	if w := req.Fields["sc-win32-status"]; w != "" {
-		c, err := substatus.ParseCode(w)
+		logged, err := substatus.ParseCode(w)
 		if err != nil {
 			return nil, fmt.Errorf("%w: sc-win32-status %q: %v", ErrLogLine, w, err)
 		}
-		if c != substatus.NoError {
-			e.Code = codeRef(c)
-			if info, ok := c.Info(); ok {
-				// The code is more precise than the sub-status it maps to
-				// (403.16 has a dozen causes; CERT_E_CHAINING has three).
-				e.Meaning = entry.Heading() + ". " + info.Message
-				d := c.Details()
-				e.Causes, e.NextSteps = d.Causes, d.NextSteps
+		if logged != substatus.NoError {
+			// The catalogue reads the logged pair: IIS's "403 7 5" is
+			// SEC_E_NO_CREDENTIALS, and a code's own causes beat the
+			// sub-status's.
+			adv := substatus.ForLog(s, logged)
+			e.Code = codeRef(adv.Code)
+			if adv.Code != logged {
+				e.Code.Logged = logged.Decimal()
 			}
+			if adv.Message != "" {
+				e.Meaning = entry.Heading() + ". " + adv.Message
+			}
+			e.Causes, e.NextSteps = adv.Causes, adv.NextSteps
 		}
 	}
 	return e, nil

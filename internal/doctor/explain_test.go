@@ -84,7 +84,7 @@ func TestExplainErrors(t *testing.T) {
 		{"empty", "  ", ErrUnknownThing},
 		{"word", "banana", ErrUnknownThing},
 		{"uncatalogued sub-status", "403.99", ErrNotCatalogued},
-		{"bare status", "403", ErrNotCatalogued},
+		{"status without a reason phrase", "599", ErrNotCatalogued},
 		{"uncatalogued code", "0x80001234", ErrNotCatalogued},
 		{"short log line", "2030-06-01 10:00:00 GET / 403", ErrLogLine},
 		{"status not a number", "2030-06-01 10:00:00 127.0.0.1 GET / - 8443 - 10.1.2.3 - - xyz 16 0 3", ErrLogLine},
@@ -111,5 +111,32 @@ func TestDecodeW3C(t *testing.T) {
 		if got := decodeW3C(in); got != want {
 			t.Errorf("decodeW3C(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestExplainIISStatuses covers statuses certgate does not answer with but
+// that IIS logs and probe print: explained by their IIS title, with the
+// Win32 code named.
+func TestExplainIISStatuses(t *testing.T) {
+	for _, tc := range []struct{ thing, meaning, code string }{
+		{"401.2", "HTTP Error 401.2 - Unauthorized: Logon failed due to server configuration", ""},
+		{"403", "HTTP Error 403 - Forbidden", ""},
+		{"421", "HTTP Error 421 - Misdirected Request", ""},
+		{"404.7", "HTTP Error 404.7 - Not Found: File extension denied", ""},
+		{"2030-06-01 10:00:00 127.0.0.1 GET / - 443 - 10.1.2.3 - - 401 2 5 3", "HTTP Error 401.2 - Unauthorized: Logon failed due to server configuration. Access is denied.", "ERROR_ACCESS_DENIED"},
+		{"2030-06-01 10:00:00 127.0.0.1 GET / - 443 - 10.1.2.3 - - 403 7 5 3", "HTTP Error 403.7 - Forbidden: Client certificate required. No credentials are available in the security package: the client sent no certificate.", "SEC_E_NO_CREDENTIALS"},
+	} {
+		t.Run(tc.thing, func(t *testing.T) {
+			es, err := Explain(tc.thing, ExplainOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if es[0].Meaning != tc.meaning {
+				t.Errorf("meaning = %q, want %q", es[0].Meaning, tc.meaning)
+			}
+			if tc.code != "" && (es[0].Code == nil || es[0].Code.Name != tc.code) {
+				t.Errorf("code = %+v, want %s", es[0].Code, tc.code)
+			}
+		})
 	}
 }

@@ -44,7 +44,13 @@ func (e *Explanation) WriteText(w io.Writer) error {
 			p.line("Result: %s", e.Sub.Heading)
 		}
 		if e.Code != nil {
-			p.line("Win32:  %s  %s  %s", e.Code.Name, e.Code.Hex, e.Code.Decimal)
+			if e.Code.Logged != "" {
+				p.line("Win32:  %s (logged as %s, as IIS writes it)  %s  %s", e.Code.Name, e.Code.Logged, e.Code.Hex, e.Code.Decimal)
+			} else if e.Code.Name == e.Code.Hex {
+				p.line("Win32:  %s  %s", e.Code.Hex, e.Code.Decimal)
+			} else {
+				p.line("Win32:  %s  %s  %s", e.Code.Name, e.Code.Hex, e.Code.Decimal)
+			}
 			if e.Code.Message != "" {
 				p.line("  %s", e.Code.Message)
 			}

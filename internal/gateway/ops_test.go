@@ -26,6 +26,7 @@ import (
 	"github.com/certgate/certgate/internal/accesslog"
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/events"
+	"github.com/certgate/certgate/internal/logs"
 	"github.com/certgate/certgate/internal/metrics"
 	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/pki/pkitest"
@@ -307,7 +308,7 @@ func TestMetricsAndAccessLogAfterScriptedRequests(t *testing.T) {
 		}
 		want := map[string]string{
 			"sc-status": fmt.Sprint(s.sub.Status), "sc-substatus": fmt.Sprint(s.sub.Sub),
-			"sc-win32-status": s.code.Decimal(), "cs-uri-stem": strings.SplitN(s.path, "?", 2)[0],
+			"sc-win32-status": s.code.W3C().Decimal(), "cs-uri-stem": strings.SplitN(s.path, "?", 2)[0],
 			"cs(User-Agent)": "ops+test/1.0+(scripted)", "c-ip": "127.0.0.1", "s-ip": "127.0.0.1",
 			"s-port": o.addr[strings.LastIndex(o.addr, ":")+1:], "cs-username": s.user,
 		}
@@ -318,6 +319,35 @@ func TestMetricsAndAccessLogAfterScriptedRequests(t *testing.T) {
 			if got := col(f, k); got != v {
 				t.Errorf("line %d %s = %q, want %q (%s)", i, k, got, v, lines[i])
 			}
+		}
+	}
+
+	// `certgate logs analyze` reads the same file back: every failure of
+	// the script under its class, with the code the gateway decided with,
+	// whatever sc-win32-status carries (403.7 is logged as 5, as IIS does).
+	rep, err := logs.AnalyzeFiles([]string{filepath.Join(o.dir, "logs")}, logs.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.MalformedLines != 0 || rep.MatchedLines != int64(len(script)) || rep.ByStatus["200"] != 3 {
+		t.Errorf("analyze: matched %d malformed %d by_status %v", rep.MatchedLines, rep.MalformedLines, rep.ByStatus)
+	}
+	for _, s := range script {
+		if s.sub == substatus.OK {
+			continue
+		}
+		key := s.sub.String() + " " + s.code.W3C().Decimal()
+		if rep.ByStatusWin32[key] != 1 {
+			t.Errorf("analyze: by_status_win32[%s] = %d, want 1 (%v)", key, rep.ByStatusWin32[key], rep.ByStatusWin32)
+		}
+		found := false
+		for _, f := range rep.Failures {
+			if f.Status == s.sub.String() && f.Code == s.code.Name() {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("analyze: no failure class %s %s in %+v", s.sub, s.code.Name(), rep.Failures)
 		}
 	}
 }

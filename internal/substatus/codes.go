@@ -86,10 +86,14 @@ func (c Code) Info() (CodeInfo, bool) {
 	return i, ok
 }
 
-// Name returns the symbolic name (CERT_E_UNTRUSTEDROOT), or the hex value if unknown.
+// Name returns the symbolic name (CERT_E_UNTRUSTEDROOT, or a plain Win32
+// error such as ERROR_ACCESS_DENIED), or the hex value if unknown.
 func (c Code) Name() string {
 	if i, ok := codes[c]; ok {
 		return i.Name
+	}
+	if w, ok := win32Names[c]; ok {
+		return w.name
 	}
 	return c.Hex()
 }
@@ -115,6 +119,11 @@ func ParseCode(text string) (Code, error) {
 	t := strings.TrimSpace(text)
 	for c, i := range codes {
 		if strings.EqualFold(i.Name, t) {
+			return c, nil
+		}
+	}
+	for c, w := range win32Names {
+		if strings.EqualFold(w.name, t) {
 			return c, nil
 		}
 	}

@@ -182,9 +182,13 @@ func Lookup(s Sub) (Entry, bool) {
 	return e, ok
 }
 
-// Must returns the catalogue entry for s, or a generic entry naming s.
+// Must returns the catalogue entry for s, else its IIS title (iis.go), else
+// a generic entry naming s.
 func Must(s Sub) Entry {
 	if e, ok := entries[s]; ok {
+		return e
+	}
+	if e, ok := iisEntry(s); ok {
 		return e
 	}
 	return Entry{Sub: s, Reason: "Error", Title: "Error " + s.String()}
