@@ -31,9 +31,14 @@ func Markdown() string {
 			}
 		}
 	}
-	b.WriteString("\n## Win32-style codes (sc-win32-status)\n\n| name | hex | decimal (as IIS logs it) | sub-status | meaning |\n|---|---|---|---|---|\n")
+	b.WriteString("\n## Win32-style codes (sc-win32-status)\n\n| name | hex | decimal | sub-status | meaning |\n|---|---|---|---|---|\n")
 	for _, c := range Codes() {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", c.Name, c.Code.Hex(), c.Code.Decimal(), c.Sub, c.Message)
+	}
+	b.WriteString("\n## What sc-win32-status holds\n\nThe W3C access log writes what IIS writes for the same outcome; the event log, the 403 page and the problem JSON keep the code certgate decided with. Where the two differ (IIS logs a refused request without a client certificate as `403 7 5`; for 403.13, 403.16 and 403.17 it logs the chain engine's HRESULT, as KB 2802568 shows with `2148204809`, and so does certgate):\n\n| code decided with | sc-win32-status (as IIS logs it) | sub-status |\n|---|---|---|\n")
+	for _, c := range W3CDifferences() {
+		w := c.Code.W3C()
+		fmt.Fprintf(&b, "| %s (%s) | %s (%s) | %s |\n", c.Name, c.Code.Decimal(), w.Decimal(), w.Name(), c.Sub)
 	}
 	return b.String()
 }
