@@ -296,7 +296,7 @@ func TestReportJSONKeys(t *testing.T) {
 func TestAnalyzeHostileInput(t *testing.T) {
 	var b bytes.Buffer
 	b.WriteString("#Fields: date time c-ip cs-uri-stem sc-status sc-substatus sc-win32-status\n")
-	b.WriteString(strings.Repeat("A", MaxLineBytes+10) + "\n")        // one overlong line
+	b.WriteString(strings.Repeat("A", MaxLineBytes+10) + "\n")         // one overlong line
 	b.WriteString("2026-11-23 18:00:00 1.1.1.1 / 403 16 2148204809\n") // counted
 	b.WriteString(strings.Repeat("x", 300<<10) + "\n")                 // longer than the read buffer
 	b.WriteString("2026-11-23 18:00:00 1.1.1.1 / 403 16 -1\n")

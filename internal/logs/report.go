@@ -108,7 +108,9 @@ func (a *Analyzer) Report() *Report {
 	return r
 }
 
-func (k statusKey) subStatus() substatus.Sub { return substatus.Sub{Status: int(k.status), Sub: int(k.sub)} }
+func (k statusKey) subStatus() substatus.Sub {
+	return substatus.Sub{Status: int(k.status), Sub: int(k.sub)}
+}
 
 func flatten(m map[string]*int64) map[string]int64 {
 	out := make(map[string]int64, len(m))
