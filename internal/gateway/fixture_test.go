@@ -274,6 +274,8 @@ func (g *gatewayUnderTest) try(rq request) (result, error) {
 	tr := &http.Transport{
 		TLSClientConfig:   tc,
 		DisableKeepAlives: true,
+		// Send only the headers the test names (no Accept-Encoding: gzip).
+		DisableCompression: true,
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, network, g.addr)
