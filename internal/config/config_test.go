@@ -229,6 +229,11 @@ func TestErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "fetch proxy not an http URL",
+			yaml: minimal + "    client_auth:\n      trust: {roots: r.pem}\n      revocation: {fetch_proxy: \"socks5://p:1080\"}\n",
+			want: []string{`certgate.yaml:8: sites[0].client_auth.revocation.fetch_proxy: must be an http:// or https:// proxy URL with a host and no path, such as http://squid.internal:3128 (got "socks5://p:1080")`},
+		},
+		{
 			name: "bad YAML",
 			yaml: "sites:\n  - name: a\n    hosts: [a\n",
 			want: []string{"certgate.yaml:3: invalid YAML: did not find expected ',' or ']'"},

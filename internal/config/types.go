@@ -166,6 +166,10 @@ type Revocation struct {
 	CacheDir      string        `yaml:"cache_dir"`
 	AllowHosts    []string      `yaml:"allow_hosts"` // empty = any host
 	MaxConcurrent int           `yaml:"max_concurrent"`
+	// FetchProxy sends CDP, delta CRL, AIA and OCSP fetches through this
+	// HTTP forward proxy (a shared cache such as Squid), instead of the
+	// proxy of the environment (HTTP_PROXY, HTTPS_PROXY, NO_PROXY).
+	FetchProxy string `yaml:"fetch_proxy"`
 }
 
 // Mapping maps verified certificates to users (issue 4). Its fields are

@@ -385,6 +385,11 @@ func (r *Revocation) validate(v *validator, p string) {
 	if r.MaxConcurrent <= 0 {
 		v.addf(p+".max_concurrent", "must be > 0 (got %d)", r.MaxConcurrent)
 	}
+	if r.FetchProxy != "" {
+		if u, err := url.Parse(r.FetchProxy); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			v.addf(p+".fetch_proxy", "must be an http:// or https:// proxy URL with a host and no path, such as http://squid.internal:3128 (got %q)", r.FetchProxy)
+		}
+	}
 	for i, h := range r.AllowHosts {
 		hp := p + ".allow_hosts[" + strconv.Itoa(i) + "]"
 		if _, err := netip.ParseAddr(h); err == nil {

@@ -41,7 +41,17 @@ func (e *Engine) fetchCRL(ctx context.Context, ent *crlEntry, issuer *x509.Certi
 
 func (e *Engine) doFetchCRL(ctx context.Context, ent *crlEntry, issuer *x509.Certificate, lenient bool) (*crlState, error) {
 	start := time.Now()
-	c, der, verified, err := e.fetchAndParse(ctx, ent.url, issuer, lenient)
+	prev := ent.state.Load()
+	var have validators
+	if prev != nil && issuer != nil && ent.issuer.Load() == issuer {
+		// A 304 confirms the copy in hand, which was verified with this
+		// same issuer; any other case downloads and verifies afresh.
+		have = prev.valid
+	}
+	c, der, verified, got, notModified, err := e.fetchAndParse(ctx, ent.url, issuer, lenient, have)
+	if notModified {
+		c, der, verified = prev.crl, nil, true
+	}
 	if e.opts.OnFetch != nil {
 		kind := "crl"
 		if ent.delta.Load() {
@@ -63,6 +73,12 @@ func (e *Engine) doFetchCRL(ctx context.Context, ent *crlEntry, issuer *x509.Cer
 		return nil, err
 	}
 	st := newCRLState(c, ent.url, now, false)
+	st.valid = got
+	if notModified {
+		// Same CRL, confirmed current now (this counts as a fetch for
+		// max_age): nothing to parse, verify or write again.
+		e.log.Debug("CRL not modified", "url", ent.url, "crl", c.describe())
+	}
 	if verified {
 		// The background refresher verifies the next CRL with it.
 		ent.issuer.Store(issuer)
@@ -70,8 +86,8 @@ func (e *Engine) doFetchCRL(ctx context.Context, ent *crlEntry, issuer *x509.Cer
 	ent.state.Store(st)
 	ent.failure.Store(nil)
 	e.scheduleCRL(ent, st, now)
-	if e.disk != nil {
-		if err := e.disk.put(diskMeta{Kind: "crl", Key: ent.url, Source: ent.url, FetchedAt: now}, der); err != nil {
+	if e.disk != nil && der != nil {
+		if err := e.disk.put(diskMeta{Kind: "crl", Key: ent.url, Source: ent.url, FetchedAt: now, Validators: got}, der); err != nil {
 			events.SourceFailed(e.log, events.EventRevocationCache, "could not write the revocation disk cache", ent.url, err)
 		}
 	}
@@ -82,15 +98,25 @@ func (e *Engine) doFetchCRL(ctx context.Context, ent *crlEntry, issuer *x509.Cer
 // fetchAndParse downloads a CRL and verifies it against issuer: signature
 // (checked while the entries are indexed) and issuer name. See fetchCRL
 // for a nil issuer and lenient.
-func (e *Engine) fetchAndParse(ctx context.Context, rawURL string, issuer *x509.Certificate, lenient bool) (c *CRL, der []byte, verified bool, err error) {
+//
+// have are the validators of the copy the caller holds (verified with
+// issuer): notModified reports the server's 304 for it, with no CRL
+// returned. got are the validators of a downloaded CRL.
+func (e *Engine) fetchAndParse(ctx context.Context, rawURL string, issuer *x509.Certificate, lenient bool, have validators) (c *CRL, der []byte, verified bool, got validators, notModified bool, err error) {
 	u, err := e.fetch.checkURL(rawURL)
 	if err != nil {
-		return nil, nil, false, err
+		return nil, nil, false, got, false, err
 	}
-	der, err = e.fetch.get(ctx, u, nil, "")
-	if err != nil {
-		return nil, nil, false, err
+	der, got, notModified, err = e.fetch.getConditional(ctx, u, have)
+	if err != nil || notModified {
+		return nil, nil, false, got, notModified, err
 	}
+	c, der, verified, err = e.parseFetchedCRL(ctx, der, issuer, lenient)
+	return c, der, verified, got, false, err
+}
+
+// parseFetchedCRL parses and verifies a downloaded CRL (see fetchAndParse).
+func (e *Engine) parseFetchedCRL(ctx context.Context, der []byte, issuer *x509.Certificate, lenient bool) (c *CRL, _ []byte, verified bool, err error) {
 	pace := pacerFor(ctx)
 	if issuer == nil {
 		c, err = parseCRLPaced(der, nil, pace)

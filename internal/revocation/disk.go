@@ -28,6 +28,9 @@ type diskMeta struct {
 	Key       string    `json:"key"`  // URL for CRLs; issuer key hash and serial for OCSP
 	Source    string    `json:"source"`
 	FetchedAt time.Time `json:"fetched_at"`
+	// Validators of a fetched CRL, for a conditional refetch after a
+	// restart or by another instance sharing the directory.
+	Validators validators `json:"validators,omitzero"`
 }
 
 // diskItem is one loaded item.

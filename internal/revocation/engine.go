@@ -95,6 +95,9 @@ type crlState struct {
 	fetchedAt    time.Time
 	fromDisk     bool
 	detail, good string // for cache hits, built once
+	// valid are the HTTP validators of the fetched CRL, sent on the next
+	// fetch so that an unchanged CRL costs a 304, not a download.
+	valid validators
 }
 
 func newCRLState(c *CRL, url string, fetchedAt time.Time, fromDisk bool) *crlState {
@@ -300,7 +303,9 @@ func (e *Engine) loadDisk() {
 			}
 			e.verifyAtLoad(c, it.path)
 			ent := e.crlEntry(it.meta.Key)
-			ent.state.Store(newCRLState(c, it.meta.Key, it.meta.FetchedAt, true))
+			st := newCRLState(c, it.meta.Key, it.meta.FetchedAt, true)
+			st.valid = it.meta.Validators
+			ent.state.Store(st)
 		case "ocsp":
 			ent := e.ocspEntryFor(it.meta.Key)
 			ent.pending.Store(&pendingOCSP{der: it.der, source: it.meta.Source, fetchedAt: it.meta.FetchedAt})

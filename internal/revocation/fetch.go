@@ -39,8 +39,15 @@ func newFetcher(o Options) *fetcher {
 	if o.HTTPClient != nil {
 		c = *o.HTTPClient // a copy: the caller's client is not modified
 	} else {
+		proxy := http.ProxyFromEnvironment
+		if o.FetchProxy != "" {
+			// Validated by Options.withDefaults.
+			if u, err := url.Parse(o.FetchProxy); err == nil {
+				proxy = http.ProxyURL(u)
+			}
+		}
 		c.Transport = &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
+			Proxy:                 proxy,
 			DialContext:           (&net.Dialer{Timeout: o.Timeout, KeepAlive: 30 * time.Second}).DialContext,
 			TLSHandshakeTimeout:   o.Timeout,
 			ResponseHeaderTimeout: o.Timeout,
@@ -118,15 +125,40 @@ func (f *fetcher) hostAllowed(u *url.URL) error {
 	return fmt.Errorf("%w: %s", ErrHostNotAllowed, u.Host)
 }
 
+// validators are the HTTP cache validators of a fetched CRL (RFC 9110
+// section 8.8): sent back on the next fetch (If-None-Match,
+// If-Modified-Since) so that an unchanged CRL is answered 304 Not
+// Modified instead of downloaded again, by the CA's server or by a shared
+// caching proxy (Options.FetchProxy).
+type validators struct {
+	ETag         string `json:"etag,omitempty"`
+	LastModified string `json:"last_modified,omitempty"`
+}
+
+func (v validators) empty() bool { return v.ETag == "" && v.LastModified == "" }
+
 // get fetches u (GET, or POST with body) and returns the body. ctx should
 // carry the fetch timeout; errors name what failed but not the URL (the
 // caller's Attempt does).
 func (f *fetcher) get(ctx context.Context, u *url.URL, body []byte, contentType string) ([]byte, error) {
+	b, _, _, err := f.fetch(ctx, u, body, contentType, validators{})
+	return b, err
+}
+
+// getConditional is a GET that sends the validators of the copy the
+// caller holds: notModified reports a 304 (no body), got are the
+// validators of the response.
+func (f *fetcher) getConditional(ctx context.Context, u *url.URL, have validators) (b []byte, got validators, notModified bool, err error) {
+	return f.fetch(ctx, u, nil, "", have)
+}
+
+func (f *fetcher) fetch(ctx context.Context, u *url.URL, body []byte, contentType string, have validators) ([]byte, validators, bool, error) {
+	var none validators
 	select {
 	case f.sem <- struct{}{}:
 		defer func() { <-f.sem }()
 	case <-ctx.Done():
-		return nil, f.ctxErr(ctx, "waiting for a fetch slot")
+		return nil, none, false, f.ctxErr(ctx, "waiting for a fetch slot")
 	}
 	method := http.MethodGet
 	var rd io.Reader
@@ -135,41 +167,50 @@ func (f *fetcher) get(ctx context.Context, u *url.URL, body []byte, contentType 
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
-		return nil, fmt.Errorf("build request: %w", err)
+		return nil, none, false, fmt.Errorf("build request: %w", err)
 	}
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
 	req.Header.Set("User-Agent", "certgate-revocation")
+	if have.ETag != "" {
+		req.Header.Set("If-None-Match", have.ETag)
+	}
+	if have.LastModified != "" {
+		req.Header.Set("If-Modified-Since", have.LastModified)
+	}
 	resp, err := f.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil || isTimeout(err) {
-			return nil, f.ctxErr(ctx, "")
+			return nil, none, false, f.ctxErr(ctx, "")
 		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return nil, err
+		return nil, none, false, err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotModified && !have.empty() {
+		return nil, have, true, nil
+	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%w %s", ErrHTTPStatus, resp.Status)
+		return nil, none, false, fmt.Errorf("%w %s", ErrHTTPStatus, resp.Status)
 	}
 	if resp.ContentLength > f.maxBytes {
-		return nil, fmt.Errorf("%w: Content-Length %d exceeds the limit of %d bytes", ErrTooLarge, resp.ContentLength, f.maxBytes)
+		return nil, none, false, fmt.Errorf("%w: Content-Length %d exceeds the limit of %d bytes", ErrTooLarge, resp.ContentLength, f.maxBytes)
 	}
 	b, err := readBody(resp.Body, resp.ContentLength, f.maxBytes)
 	if err != nil {
 		if errors.Is(err, ErrTooLarge) {
-			return nil, err
+			return nil, none, false, err
 		}
 		if ctx.Err() != nil || isTimeout(err) {
-			return nil, f.ctxErr(ctx, fmt.Sprintf("reading the body (%d bytes received)", len(b)))
+			return nil, none, false, f.ctxErr(ctx, fmt.Sprintf("reading the body (%d bytes received)", len(b)))
 		}
-		return nil, fmt.Errorf("read body: %w", err)
+		return nil, none, false, fmt.Errorf("read body: %w", err)
 	}
-	return b, nil
+	return b, validators{ETag: resp.Header.Get("ETag"), LastModified: resp.Header.Get("Last-Modified")}, false, nil
 }
 
 // firstBodyChunk and maxBodyChunk bound the pieces readBody collects a

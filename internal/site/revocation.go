@@ -28,6 +28,7 @@ func RevocationOptions(rc config.Revocation) (revocation.Options, error) {
 		CacheDir:      rc.CacheDir,
 		AllowHosts:    slices.Clone(rc.AllowHosts),
 		MaxConcurrent: rc.MaxConcurrent,
+		FetchProxy:    rc.FetchProxy,
 	}
 	if err := o.Validate(); err != nil {
 		return revocation.Options{}, err
