@@ -31,6 +31,11 @@ const (
 	// middleboxes fail the handshake, which is why Schannel truncates there.
 	DefaultIssuerListWarnBytes = 16384
 
+	// Hostile-input bounds of client chains: verify's defaults, restated
+	// here because every default of certgate.yaml lives in this file.
+	DefaultMaxRSABits     = 4096
+	DefaultMaxChainLength = 10
+
 	DefaultRevocationMode          = RevocationOnline
 	DefaultRevocationPrefer        = PreferCRL
 	DefaultRevocationOnUnavailable = OnUnavailableDeny
@@ -219,6 +224,13 @@ func (a *ClientAuth) applyDefaults(c *Config) {
 	if il.MaxBytes == nil {
 		v := MaxIssuerListBytes
 		il.MaxBytes = &v
+	}
+
+	if a.MaxRSABits == 0 {
+		a.MaxRSABits = DefaultMaxRSABits
+	}
+	if a.MaxChainLength == 0 {
+		a.MaxChainLength = DefaultMaxChainLength
 	}
 
 	r := &a.Revocation

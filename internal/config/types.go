@@ -131,6 +131,12 @@ type ClientAuth struct {
 	// RejectInvalid is the site default for locations with client_cert: accept.
 	RejectInvalid bool       `yaml:"reject_invalid"`
 	Revocation    Revocation `yaml:"revocation"`
+	// MaxRSABits is the largest RSA key a client-presented certificate
+	// may carry (the site's own trust is exempt); default 4096.
+	MaxRSABits int `yaml:"max_rsa_bits"`
+	// MaxChainLength is how many certificates a client may present;
+	// default 10.
+	MaxChainLength int `yaml:"max_chain_length"`
 }
 
 // Trust lists the certificates used to VALIDATE client chains.

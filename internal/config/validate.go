@@ -342,6 +342,14 @@ func (a *ClientAuth) validate(v *validator, p string) {
 	checkPaths(v, p+".trust.intermediates", a.Trust.Intermediates)
 	a.IssuerList.validate(v, p+".issuer_list")
 	a.Revocation.validate(v, p+".revocation")
+	// Below 2048 bits an RSA key is breakable; above 8192 crypto/tls
+	// refuses the handshake anyway.
+	if a.MaxRSABits < 2048 || a.MaxRSABits > 8192 {
+		v.addf(p+".max_rsa_bits", "must be between 2048 and 8192 (got %d)", a.MaxRSABits)
+	}
+	if a.MaxChainLength < 1 || a.MaxChainLength > 32 {
+		v.addf(p+".max_chain_length", "must be between 1 and 32 (got %d)", a.MaxChainLength)
+	}
 }
 
 // checkPaths rejects empty entries, which would otherwise resolve to the

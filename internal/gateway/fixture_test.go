@@ -148,6 +148,12 @@ func jsonLogger(w io.Writer) *slog.Logger {
 // PKI files are written to a fresh directory first; setup may add more.
 func startGateway(t testing.TB, p *testPKI, yaml string, setup ...func(dir string)) *gatewayUnderTest {
 	t.Helper()
+	return startGatewayWith(t, p, yaml, Options{}, setup...)
+}
+
+// startGatewayWith is startGateway with the Server's options (hooks).
+func startGatewayWith(t testing.TB, p *testPKI, yaml string, opts Options, setup ...func(dir string)) *gatewayUnderTest {
+	t.Helper()
 	dir := t.TempDir()
 	p.writeFiles(t, dir)
 	for _, f := range setup {
@@ -166,7 +172,7 @@ func startGateway(t testing.TB, p *testPKI, yaml string, setup ...func(dir strin
 		t.Fatal(err)
 	}
 	g.addr = ln.Addr().String()
-	g.srv = NewServer(snap, logger, Options{})
+	g.srv = NewServer(snap, logger, opts)
 	done := make(chan error, 1)
 	go func() { done <- g.srv.Serve(ln) }()
 	t.Cleanup(func() {

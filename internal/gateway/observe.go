@@ -11,6 +11,7 @@ import (
 	"github.com/certgate/certgate/internal/events"
 	"github.com/certgate/certgate/internal/metrics"
 	"github.com/certgate/certgate/internal/substatus"
+	"github.com/certgate/certgate/internal/verify"
 )
 
 // Observer turns the gateway's events (Hooks) into W3C access log lines
@@ -101,6 +102,9 @@ func (o *Observer) handshake(ev *HandshakeEvent) {
 
 func (o *Observer) verify(ev *VerifyEvent) {
 	o.metrics.ObserveVerify(ev.Duration)
+	if r := verify.Refusal(ev.Outcome); r != "" {
+		o.metrics.ChainRefused(r)
+	}
 	// A refused or downgraded certificate is logged with its request (and
 	// its warnings) by the handler; an accepted one with warnings (such as
 	// revocation unavailable but allowed) would otherwise go unnoticed.

@@ -3,6 +3,7 @@ package metrics
 import (
 	"crypto/x509"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,8 +44,13 @@ type Metrics struct {
 	revFetchDur       *prometheus.HistogramVec
 	logDropped        prometheus.Counter
 	reloads           *prometheus.CounterVec
+	chainRefused      *prometheus.CounterVec
 	deadlines         *deadlines
 }
+
+// ChainRefusalReasons are the label values of chain_refusals_total: the
+// bounds of internal/verify (verify.Refusals).
+var ChainRefusalReasons = []string{"chain_too_long", "key_too_large", "signature_budget"}
 
 // Revocation fetch and reload outcomes.
 const (
@@ -96,6 +102,9 @@ func New(opts Options) *Metrics {
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: nameReloads, Help: helpReloads,
 		}, []string{labelOutcome}),
+		chainRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: nameChainRefused, Help: helpChainRefused,
+		}, []string{labelReason}),
 		deadlines: newDeadlines(opts.Now),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
@@ -104,7 +113,7 @@ func New(opts Options) *Metrics {
 	build.WithLabelValues(opts.Version).Set(1)
 
 	m.reg.MustRegister(m.requests, m.handshakes, m.handshakeFailures, m.verify,
-		m.revFetches, m.revFetchDur, m.logDropped, m.reloads, m.deadlines, build)
+		m.revFetches, m.revFetchDur, m.logDropped, m.reloads, m.chainRefused, m.deadlines, build)
 	// Zero series for the failure reasons and reload outcomes, so that
 	// rate() and alerts see 0 rather than "no data" before the first event.
 	for _, r := range handshakeReasons {
@@ -112,6 +121,9 @@ func New(opts Options) *Metrics {
 	}
 	m.reloads.WithLabelValues(OutcomeOK)
 	m.reloads.WithLabelValues(OutcomeError)
+	for _, r := range ChainRefusalReasons {
+		m.chainRefused.WithLabelValues(r)
+	}
 	if !opts.NoRuntime {
 		m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
@@ -200,6 +212,16 @@ func (m *Metrics) RevocationFetch(kind, _ string, ok bool, d time.Duration) {
 	}
 	m.revFetches.WithLabelValues(kind, outcome).Inc()
 	m.revFetchDur.WithLabelValues(kind).Observe(d.Seconds())
+}
+
+// ChainRefused counts one presented chain refused by a hostile-input
+// bound; reason is one of ChainRefusalReasons (anything else is ignored,
+// so that a caller cannot grow the series without bound).
+func (m *Metrics) ChainRefused(reason string) {
+	if m == nil || !slices.Contains(ChainRefusalReasons, reason) {
+		return
+	}
+	m.chainRefused.WithLabelValues(reason).Inc()
 }
 
 // AccessLogDropped counts one dropped access log line; it fits

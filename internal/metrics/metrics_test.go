@@ -125,6 +125,8 @@ func TestScrapeAfterScriptedSequence(t *testing.T) {
 		{Kind: KindCA, Site: "portal", Cert: cert("Example Root", now.Add(365*24*time.Hour))},
 	})
 	m.AccessLogDropped()
+	m.ChainRefused("signature_budget")
+	m.ChainRefused("made up") // ignored
 	m.Reload(true)
 	m.Reload(false)
 	m.Reload(true)
@@ -156,6 +158,8 @@ func TestScrapeAfterScriptedSequence(t *testing.T) {
 		{"server cert expiry", "certgate_cert_expiry_seconds", map[string]string{"kind": "server", "site": "portal", "subject": "CN=portal.example,O=Example"}, 30 * 24 * 3600},
 		{"ca expiry", "certgate_cert_expiry_seconds", map[string]string{"kind": "ca", "site": "portal", "subject": "CN=Example Root,O=Example"}, 365 * 24 * 3600},
 		{"access log drops", "certgate_access_log_dropped_total", nil, 1},
+		{"chain refused by budget", "certgate_chain_refusals_total", map[string]string{"reason": "signature_budget"}, 1},
+		{"chain refusal too long is zero, not absent", "certgate_chain_refusals_total", map[string]string{"reason": "chain_too_long"}, 0},
 		{"reloads ok", "certgate_reloads_total", map[string]string{"outcome": "ok"}, 2},
 		{"reloads error", "certgate_reloads_total", map[string]string{"outcome": "error"}, 1},
 		{"build info", "certgate_build_info", map[string]string{"version": "1.2.3"}, 1},
@@ -319,7 +323,7 @@ func TestNamesInOneFile(t *testing.T) {
 	m.AccessLogDropped()
 	declared := map[string]bool{}
 	for _, n := range []string{nameRequests, nameHandshakes, nameHandshakeFail, nameVerify, nameRevFetches,
-		nameRevFetchDur, nameCRLNext, nameCertExpiry, nameLogDropped, nameReloads, nameBuildInfo} {
+		nameRevFetchDur, nameCRLNext, nameCertExpiry, nameLogDropped, nameReloads, nameChainRefused, nameBuildInfo} {
 		declared[namespace+"_"+n] = true
 	}
 	var got []string

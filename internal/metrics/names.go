@@ -25,6 +25,8 @@ const (
 	helpLogDropped    = "W3C access log lines dropped because the write buffer was full."
 	nameReloads       = "reloads_total"
 	helpReloads       = "Configuration reloads, by outcome (ok, error). A failed reload keeps the previous configuration."
+	nameChainRefused  = "chain_refusals_total"
+	helpChainRefused  = "Presented client chains refused before or during chain building because they exceed a hostile-input bound, by reason (chain_too_long, key_too_large, signature_budget)."
 	nameBuildInfo     = "build_info"
 	helpBuildInfo     = "Always 1; the version label names the running build."
 )

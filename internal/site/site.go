@@ -198,6 +198,8 @@ func (s *Site) buildVerifier(cfg *config.Config, p string, log *slog.Logger, o O
 		Intermediates:              s.Intermediates,
 		AllowUnavailableRevocation: rc.OnUnavailable == config.OnUnavailableAllow,
 		Purpose:                    verify.PurposeClientAuth,
+		MaxRSABits:                 s.Config.ClientAuth.MaxRSABits,
+		MaxPresented:               s.Config.ClientAuth.MaxChainLength,
 	}
 	mode, err := revocation.ParseMode(rc.Mode)
 	if err != nil {

@@ -19,4 +19,8 @@ var (
 	ErrPolicy            = errors.New("certificate policy check failed")
 	ErrRevoked           = errors.New("certificate revoked")
 	ErrRevocationOffline = errors.New("revocation status unavailable")
+	// Hostile-input bounds (hostile.go).
+	ErrChainTooLong    = errors.New("presented chain too long")
+	ErrKeyTooLarge     = errors.New("presented key too large")
+	ErrSignatureBudget = errors.New("signature check budget exhausted")
 )

@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/certgate/certgate/internal/dname"
@@ -47,6 +48,25 @@ type Options struct {
 	// candidate paths explored (default 32): presented chains are hostile input.
 	MaxDepth int
 	MaxPaths int
+	// MaxPresented bounds how many certificates a client may present
+	// (default DefaultMaxPresented); a longer list is refused before any
+	// chain building (ErrChainTooLong).
+	MaxPresented int
+	// MaxRSABits is the largest RSA key a presented certificate may carry
+	// (default DefaultMaxRSABits), unless it is one of the verifier's own
+	// roots or intermediates: the cost of an RSA signature check grows with
+	// the square of the key size, and the client chooses the key
+	// (ErrKeyTooLarge).
+	MaxRSABits int
+	// SignatureBudget bounds the signature checks that fail in one Verify,
+	// in P-256-verification units (an RSA-4096 check costs 5; see
+	// keyCost); default DefaultSignatureBudget. A valid chain spends none
+	// of it; fake candidate issuers that share a name and key identifier
+	// with the real one each cost a failed check, and past the budget the
+	// chain is refused (ErrSignatureBudget), so a hostile chain costs a
+	// bounded multiple of a valid one (docs/benchmarks.md, "Hostile
+	// chains").
+	SignatureBudget int
 	// Policy are the RFC 5280 6.1.1 policy inputs; the zero value (any
 	// policy, nothing required) is right for a TLS server.
 	Policy PolicyOptions
@@ -56,6 +76,18 @@ type Options struct {
 	// on every call. 0 means DefaultChainCacheSize, negative disables it.
 	ChainCacheSize int
 }
+
+// Defaults of the hostile-input bounds of Options.
+const (
+	// DefaultMaxPresented: real clients send their leaf and one to three
+	// CA certificates; ten leaves room for deep hierarchies and a root.
+	DefaultMaxPresented = 10
+	// DefaultMaxRSABits: 4096 is the largest RSA key public CAs issue
+	// (CA/Browser Forum); crypto/tls itself accepts up to 8192.
+	DefaultMaxRSABits = 4096
+	// DefaultSignatureBudget: failed checks allowed, in P-256 units.
+	DefaultSignatureBudget = 8
+)
 
 // Verifier verifies presented chains against fixed trust. It is safe for
 // concurrent use.
@@ -80,6 +112,15 @@ func New(opts Options) (*Verifier, error) {
 	}
 	if opts.MaxPaths <= 0 {
 		opts.MaxPaths = 32
+	}
+	if opts.MaxPresented <= 0 {
+		opts.MaxPresented = DefaultMaxPresented
+	}
+	if opts.MaxRSABits <= 0 {
+		opts.MaxRSABits = DefaultMaxRSABits
+	}
+	if opts.SignatureBudget <= 0 {
+		opts.SignatureBudget = DefaultSignatureBudget
 	}
 	v := &Verifier{
 		opts:          opts,
@@ -145,6 +186,9 @@ func NoCertificate() *Outcome {
 // VerifyDER parses the presented DER certificates first, so that a
 // malformed certificate is a typed 403.16 instead of a bare error.
 func (v *Verifier) VerifyDER(ctx context.Context, presented [][]byte, at time.Time) *Outcome {
+	if len(presented) > v.opts.MaxPresented {
+		return v.tooLong(len(presented), nil)
+	}
 	certs := make([]*x509.Certificate, 0, len(presented))
 	for i, der := range presented {
 		c, err := ParseCertificate(der)
@@ -178,6 +222,13 @@ func (v *Verifier) Verify(ctx context.Context, presented []*x509.Certificate, at
 	if at.IsZero() {
 		at = time.Now()
 	}
+	// Cheap refusals of hostile input, before any signature.
+	if len(presented) > v.opts.MaxPresented {
+		return v.tooLong(len(presented), presented[0])
+	}
+	if o := v.oversizedKey(presented); o != nil {
+		return o
+	}
 	// A chain seen before: its signatures verified along this path, the
 	// first one the builder produces for it. If the path is still
 	// accepted, so is the chain, exactly as below; if not, everything is
@@ -189,13 +240,25 @@ func (v *Verifier) Verify(ctx context.Context, presented []*x509.Certificate, at
 			return o
 		}
 	}
-	b := builder{v: v, presented: presented[1:]}
+	sigs := newSigChecks(v.opts.SignatureBudget)
+	b := builder{v: v, presented: presented[1:], at: at, sigs: sigs}
 	b.build([]*x509.Certificate{presented[0]})
 
 	var best *Outcome
 	bestRank := -1
 	for i, p := range b.complete {
-		o, rank := v.evaluate(ctx, p, at, false)
+		if bestRank >= stageStructure {
+			// Cheap stages first: a path failing structure, validity or
+			// usage at a stage no later than the best failure so far
+			// cannot win, whatever its signatures, so they are not checked.
+			if o, st := v.evaluateTo(ctx, p, at, true, stageUsage, nil); o != nil && st <= bestRank {
+				continue
+			}
+		}
+		o, rank := v.evaluateTo(ctx, p, at, false, stageAccepted, sigs)
+		if sigs.exhausted {
+			return v.budgetExhausted(presented, sigs)
+		}
 		if o.OK() {
 			if i == 0 && v.cache != nil {
 				v.cache.store(key, presented, p)
@@ -206,10 +269,17 @@ func (v *Verifier) Verify(ctx context.Context, presented []*x509.Certificate, at
 			best, bestRank = o, rank
 		}
 	}
+	if sigs.exhausted {
+		return v.budgetExhausted(presented, sigs)
+	}
 	if best != nil {
 		return best
 	}
-	return v.incomplete(b.longestIncomplete(), presented)
+	o := v.incomplete(b.longestIncomplete(), presented, sigs)
+	if sigs.exhausted {
+		return v.budgetExhausted(presented, sigs)
+	}
+	return o
 }
 
 // Stages of evaluation, in the order they are checked. A failure at a later
@@ -229,6 +299,14 @@ const (
 // stage for a path from the chain cache, whose signatures were verified
 // when it was stored.
 func (v *Verifier) evaluate(ctx context.Context, path []*x509.Certificate, at time.Time, sigsVerified bool) (*Outcome, int) {
+	return v.evaluateTo(ctx, path, at, sigsVerified, stageAccepted, nil)
+}
+
+// evaluateTo is evaluate stopping after stage upTo (stageUsage or
+// stageAccepted): when every stage up to it passes it returns nil and the
+// next stage. Signature checks go through sigs
+// (nil: unbudgeted).
+func (v *Verifier) evaluateTo(ctx context.Context, path []*x509.Certificate, at time.Time, sigsVerified bool, upTo int, sigs *sigChecks) (*Outcome, int) {
 	last := len(path) - 1
 	elem := func(i int) *Element {
 		role := RoleIntermediate
@@ -248,7 +326,7 @@ func (v *Verifier) evaluate(ctx context.Context, path []*x509.Certificate, at ti
 
 	// 1. Signatures: each certificate is signed by the next one's key.
 	if !sigsVerified {
-		if o := signatureFailure(path); o != nil {
+		if o := signatureFailure(path, sigs); o != nil {
 			return o, stageSignature
 		}
 	}
@@ -346,6 +424,10 @@ func (v *Verifier) evaluate(ctx context.Context, path []*x509.Certificate, at ti
 		}
 	}
 
+	if upTo <= stageUsage {
+		return nil, stageUsage + 1
+	}
+
 	// 5. Name constraints and certificate policies (constraints.go).
 	if v.needsConstraintCheck(path) {
 		if o, ok := v.checkConstraints(path, fail); !ok {
@@ -396,8 +478,9 @@ func (v *Verifier) evaluate(ctx context.Context, path []*x509.Certificate, at ti
 	return out, stageAccepted
 }
 
-// incomplete explains a chain that reached no anchor.
-func (v *Verifier) incomplete(path []*x509.Certificate, presented []*x509.Certificate) *Outcome {
+// incomplete explains a chain that reached no anchor. Its self-signed
+// check goes through sigs (nil: unbudgeted).
+func (v *Verifier) incomplete(path []*x509.Certificate, presented []*x509.Certificate, sigs *sigChecks) *Outcome {
 	top := path[len(path)-1]
 	i := len(path) - 1
 	role := RoleIntermediate
@@ -405,7 +488,7 @@ func (v *Verifier) incomplete(path []*x509.Certificate, presented []*x509.Certif
 		role = RoleLeaf
 	}
 	o := &Outcome{Sub: substatus.CertUntrusted, Chain: path, Element: &Element{Index: i, Role: role, Cert: top}}
-	if isSelfSigned(top) {
+	if selfIssued(top) && sigs.check(top, top) == nil {
 		o.Code = substatus.CertEUntrustedRoot
 		if i > 0 {
 			o.Element.Role = RoleRoot
@@ -429,15 +512,19 @@ func (v *Verifier) incomplete(path []*x509.Certificate, presented []*x509.Certif
 // builder enumerates candidate paths depth-first, bounded by MaxDepth and
 // MaxPaths so that a hostile client cannot make it explode.
 type builder struct {
-	v          *Verifier
-	presented  []*x509.Certificate
+	v         *Verifier
+	presented []*x509.Certificate
+	// at orders candidate issuers (valid ones first); sigs counts and
+	// memoises signature checks (nil: unbudgeted, for PathOf).
+	at         time.Time
+	sigs       *sigChecks
 	complete   [][]*x509.Certificate
 	incomplete [][]*x509.Certificate
 	explored   int
 }
 
 func (b *builder) build(path []*x509.Certificate) {
-	if b.explored >= b.v.opts.MaxPaths {
+	if b.explored >= b.v.opts.MaxPaths || b.sigs != nil && b.sigs.exhausted {
 		return
 	}
 	cur := path[len(path)-1]
@@ -457,7 +544,7 @@ func (b *builder) build(path []*x509.Certificate) {
 	if len(path) > 1 && b.v.anchorRaw[string(cur.Raw)] {
 		return
 	}
-	if len(path) < b.v.opts.MaxDepth && !isSelfSigned(cur) {
+	if len(path) < b.v.opts.MaxDepth && !(selfIssued(cur) && b.sigs.check(cur, cur) == nil) {
 		for _, next := range b.issuerCandidates(cur) {
 			if inPath(path, next) {
 				continue
@@ -476,18 +563,16 @@ func (b *builder) build(path []*x509.Certificate) {
 }
 
 // issuerCandidates returns presented then configured intermediates whose
-// subject is cur's issuer, those whose key id matches first.
+// subject is cur's issuer, ordered by cheap checks so that the path most
+// likely to verify is tried, and its signatures spent, first (see
+// candidateRank).
 func (b *builder) issuerCandidates(cur *x509.Certificate) []*x509.Certificate {
-	var match, other []*x509.Certificate
+	var cands []*x509.Certificate
 	add := func(c *x509.Certificate) {
 		if b.v.anchorRaw[string(c.Raw)] {
 			return // reached through b.v.anchors instead
 		}
-		if len(cur.AuthorityKeyId) > 0 && len(c.SubjectKeyId) > 0 && !bytes.Equal(cur.AuthorityKeyId, c.SubjectKeyId) {
-			other = append(other, c)
-			return
-		}
-		match = append(match, c)
+		cands = append(cands, c)
 	}
 	issuer := dname.Key(cur.RawIssuer)
 	for _, c := range b.presented {
@@ -507,7 +592,12 @@ func (b *builder) issuerCandidates(cur *x509.Certificate) []*x509.Certificate {
 			add(c)
 		}
 	}
-	return append(match, other...)
+	if len(cands) > 1 {
+		slices.SortStableFunc(cands, func(x, y *x509.Certificate) int {
+			return candidateRank(cur, x, b.at) - candidateRank(cur, y, b.at)
+		})
+	}
+	return cands
 }
 
 func (b *builder) longestIncomplete() []*x509.Certificate {
@@ -623,7 +713,7 @@ func (v *Verifier) PathOf(c *x509.Certificate) ([]*x509.Certificate, *Outcome) {
 	b.build([]*x509.Certificate{c})
 	var sigFail *Outcome
 	for _, p := range b.complete {
-		o := signatureFailure(p)
+		o := signatureFailure(p, nil)
 		if o == nil {
 			return p, nil
 		}
@@ -634,14 +724,15 @@ func (v *Verifier) PathOf(c *x509.Certificate) ([]*x509.Certificate, *Outcome) {
 	if sigFail != nil {
 		return nil, sigFail
 	}
-	return nil, v.incomplete(b.longestIncomplete(), nil)
+	return nil, v.incomplete(b.longestIncomplete(), nil, nil)
 }
 
 // signatureFailure is stage 1 of evaluate: the outcome for the first link
-// of path whose signature does not verify, nil when all do.
-func signatureFailure(path []*x509.Certificate) *Outcome {
+// of path whose signature does not verify, nil when all do. Checks go
+// through sigs (nil: unbudgeted).
+func signatureFailure(path []*x509.Certificate, sigs *sigChecks) *Outcome {
 	for i := 0; i < len(path)-1; i++ {
-		if err := checkSignature(path[i], path[i+1]); err != nil {
+		if err := sigs.check(path[i], path[i+1]); err != nil {
 			role := RoleIntermediate
 			if i == 0 {
 				role = RoleLeaf
