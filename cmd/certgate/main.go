@@ -39,6 +39,7 @@ func newRootCmd() *cobra.Command {
 		newExplainCmd(),
 		newMapCmd(),
 		newLogsCmd(),
+		newImportCmd(),
 	)
 	return root
 }
