@@ -258,26 +258,64 @@ type Identity struct {
 // with nothing to say are deleted, so Apply is correct even on a header set
 // that was not stripped. User and group names must have passed
 // mapping.CheckUserName / CheckGroupName (mapping guarantees it).
-func Apply(h http.Header, f Options, id Identity) {
+func Apply(h http.Header, f Options, id Identity) { Encode(f, id).Apply(h) }
+
+// Headers are an identity's forwarded header values, encoded once. A
+// keep-alive connection keeps one client certificate and one mapping for
+// all its requests, so the gateway encodes them per connection rather than
+// per request: base64 of a certificate chain was the largest cost of
+// forwarding (docs/benchmarks.md).
+type Headers struct {
+	// del are the canonical names Apply deletes first; set the ones it
+	// then sets, each with a one-element value slice (len == cap, so an
+	// append by a later handler copies instead of writing into it).
+	del []string
+	set []headerValue
+}
+
+type headerValue struct {
+	name  string
+	value []string
+}
+
+// Encode returns what Apply(h, f, id) sets, ready to set on many header
+// sets. The result is read-only and safe for concurrent use.
+func Encode(f Options, id Identity) *Headers {
+	e := &Headers{}
 	for _, n := range append(Names(f), HeaderClientCert, HeaderClientCertChain) {
-		h.Del(n)
+		e.del = append(e.del, http.CanonicalHeaderKey(n))
+	}
+	add := func(name, v string) {
+		e.set = append(e.set, headerValue{http.CanonicalHeaderKey(name), []string{v}})
 	}
 	if id.User != "" && f.UserHeader != "" {
-		h.Set(f.UserHeader, id.User)
+		add(f.UserHeader, id.User)
 	}
 	if len(id.Groups) > 0 && f.GroupsHeader != "" {
-		h.Set(f.GroupsHeader, strings.Join(id.Groups, ", "))
+		add(f.GroupsHeader, strings.Join(id.Groups, ", "))
 	}
 	if !f.ClientCert || len(id.Chain) == 0 {
-		return
+		return e
 	}
 	sent := id.Chain
 	if len(sent) > 1 {
 		sent = sent[:len(sent)-1]
 	}
 	cert, chain := ClientCertHeaders(sent)
-	h.Set(HeaderClientCert, cert)
+	add(HeaderClientCert, cert)
 	if chain != "" {
-		h.Set(HeaderClientCertChain, chain)
+		add(HeaderClientCertChain, chain)
+	}
+	return e
+}
+
+// Apply deletes the identity headers from h and sets the encoded ones,
+// without allocating.
+func (e *Headers) Apply(h http.Header) {
+	for _, n := range e.del {
+		delete(h, n)
+	}
+	for _, v := range e.set {
+		h[v.name] = v.value[:1:1]
 	}
 }

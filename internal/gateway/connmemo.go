@@ -2,8 +2,10 @@ package gateway
 
 import (
 	"crypto/x509"
+	"slices"
 	"sync"
 
+	"github.com/certgate/certgate/internal/forward"
 	"github.com/certgate/certgate/internal/mapping"
 )
 
@@ -35,4 +37,41 @@ func (cs *connState) mapping(m *mapping.Mapper, chain []*x509.Certificate) mappi
 		mm.mapper, mm.leaf, mm.n, mm.res = m, chain[0], len(chain), m.Map(chain)
 	}
 	return mm.res
+}
+
+// forwardMemo remembers the identity headers a connection's requests send
+// upstream (forward.Headers): the certificate chain, and so the base64 of
+// Client-Cert and Client-Cert-Chain, is the same for every request of a
+// connection, and so are the mapped user and groups unless a location
+// changes them. The key is what Encode reads, so a different site, chain,
+// user or groups encodes afresh.
+type forwardMemo struct {
+	mu     sync.Mutex
+	site   *Site
+	leaf   *x509.Certificate
+	n      int
+	user   string
+	groups []string
+	h      *forward.Headers
+}
+
+// forwardHeaders returns forward.Encode(gs.Forward, id), from the memo
+// when it was encoded for the same site and identity on this connection.
+// cs may be nil (outside a gateway connection): then it just encodes.
+func (cs *connState) forwardHeaders(gs *Site, id forward.Identity) *forward.Headers {
+	if cs == nil {
+		return forward.Encode(gs.Forward, id)
+	}
+	var leaf *x509.Certificate
+	if len(id.Chain) > 0 {
+		leaf = id.Chain[0]
+	}
+	fm := &cs.fwdMemo
+	fm.mu.Lock()
+	defer fm.mu.Unlock()
+	if fm.h == nil || fm.site != gs || fm.leaf != leaf || fm.n != len(id.Chain) || fm.user != id.User || !slices.Equal(fm.groups, id.Groups) {
+		fm.site, fm.leaf, fm.n, fm.user, fm.groups = gs, leaf, len(id.Chain), id.User, id.Groups
+		fm.h = forward.Encode(gs.Forward, id)
+	}
+	return fm.h
 }

@@ -105,11 +105,12 @@ func (s *Server) refuseIdentity(w http.ResponseWriter, r *http.Request, ev *Requ
 // (forward.Apply): the mapped user and groups, and RFC 9440 Client-Cert /
 // Client-Cert-Chain for a verified certificate. Nothing is set for an
 // anonymous request or an unverified certificate (an invalid certificate
-// downgraded on an accept location is never forwarded).
-func forwardIdentity(h http.Header, gs *Site, id *Identity) {
+// downgraded on an accept location is never forwarded). The values are
+// encoded once per connection (cs.forwardHeaders); cs may be nil.
+func forwardIdentity(h http.Header, gs *Site, id *Identity, cs *connState) {
 	fid := forward.Identity{}
 	if id != nil {
 		fid = forward.Identity{User: id.User, Groups: id.Groups, Chain: id.Chain()}
 	}
-	forward.Apply(h, gs.Forward, fid)
+	cs.forwardHeaders(gs, fid).Apply(h)
 }

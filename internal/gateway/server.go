@@ -105,6 +105,8 @@ type connState struct {
 	echo echo.Conn
 	// mapMemo memoises the certificate mapping (connmemo.go).
 	mapMemo mappingMemo
+	// fwdMemo memoises the identity headers sent upstream (connmemo.go).
+	fwdMemo forwardMemo
 
 	// client and local are the connection's addresses, parsed once for
 	// every request's access log line; loopback decides detailed errors
