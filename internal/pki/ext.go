@@ -288,3 +288,35 @@ func ParseIssuingDistributionPoint(der []byte) (*IssuingDistributionPoint, error
 	}
 	return p, nil
 }
+
+// OIDNTDSCASecurityExt is szOID_NTDS_CA_SECURITY_EXT, the extension in
+// which a Windows enterprise CA (since KB5014754) writes the security
+// identifier of the account a certificate was issued to; OIDNTDSObjectSID
+// (szOID_NTDS_OBJECTSID) is the otherName type inside it.
+var (
+	OIDNTDSCASecurityExt = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 25, 2}
+	OIDNTDSObjectSID     = asn1.ObjectIdentifier{1, 3, 6, 1, 4, 1, 311, 25, 2, 1}
+)
+
+// MarshalSIDExtension encodes the SID extension value as Windows CAs write
+// it: SEQUENCE { [0] { szOID_NTDS_OBJECTSID, [0] EXPLICIT OCTET STRING
+// "S-1-5-21-..." } }, the SID in its string form.
+func MarshalSIDExtension(sid string) ([]byte, error) {
+	str, err := asn1.Marshal([]byte(sid))
+	if err != nil {
+		return nil, fmt.Errorf("encode sid %q: %w", sid, err)
+	}
+	val, err := asn1.Marshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: str})
+	if err != nil {
+		return nil, err
+	}
+	oid, err := asn1.Marshal(OIDNTDSObjectSID)
+	if err != nil {
+		return nil, err
+	}
+	on, err := asn1.Marshal(asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: tagOtherName, IsCompound: true, Bytes: append(oid, val...)})
+	if err != nil {
+		return nil, err
+	}
+	return asn1.Marshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSequence, IsCompound: true, Bytes: on})
+}

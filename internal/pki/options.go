@@ -175,6 +175,21 @@ func WithUPN(upn string) Option {
 	return func(o *options) { o.upns = append(o.upns, upn) }
 }
 
+// WithSID adds the KB5014754 SID extension (szOID_NTDS_CA_SECURITY_EXT,
+// 1.3.6.1.4.1.311.25.2, non-critical) naming the account's objectSid
+// ("S-1-5-21-..."), as an updated Windows enterprise CA does: the strong
+// mapping domain controllers prefer.
+func WithSID(sid string) Option {
+	return func(o *options) {
+		v, err := MarshalSIDExtension(sid)
+		if err != nil {
+			o.errs = append(o.errs, fmt.Errorf("%w: %v", ErrInvalidOption, err))
+			return
+		}
+		o.extra = append(o.extra, pkix.Extension{Id: OIDNTDSCASecurityExt, Value: v})
+	}
+}
+
 // WithCRLDistributionPoints adds CRL distribution point URLs (2.5.29.31).
 func WithCRLDistributionPoints(urls ...string) Option {
 	return func(o *options) { o.crlDPs = append(o.crlDPs, urls...) }

@@ -104,6 +104,17 @@ var codeDetails = map[Code]CodeDetail{
 		},
 		NextSteps: []string{"certgate map test -c certgate.yaml --site SITE CERT.pem"},
 	},
+	SecENoAuthenticatingAuthority: {
+		Causes: []string{
+			"The LDAP directory of mapping.directory is down, unreachable from the server, or slower than its timeout.",
+			"The directory refused the bind (bind_dn or password_file wrong, account locked) or the TLS handshake (its certificate does not chain to mapping.directory.ca, or names another host).",
+			"StartTLS is not offered by the directory on an ldap:// URL.",
+		},
+		NextSteps: []string{
+			"certgate map test -c certgate.yaml --site SITE CERT.pem (the filters tried and the directory error)",
+			"ldapsearch -H URL -ZZ -D BIND_DN -y PASSWORD_FILE -b BASE_DN '(objectClass=*)' 1.1",
+		},
+	},
 }
 
 // Details returns the likely causes and next steps for c: its own when it
