@@ -1,8 +1,10 @@
 package dname
 
 import (
+	"crypto/x509"
 	"encoding/asn1"
 	"errors"
+	"fmt"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -43,4 +45,41 @@ func OtherNameUPN(content []byte) (upn string, isUPN bool, err error) {
 		return "", true, errors.New("value is not valid UTF-8")
 	}
 	return string(value), true, nil
+}
+
+var oidSubjectAltName = asn1.ObjectIdentifier{2, 5, 29, 17}
+
+// UPNs returns the UPNs of c's subjectAltName in order (nil without any),
+// or the first problem reading one: a SAN that is not a SEQUENCE of
+// GeneralName, or a UPN otherName OtherNameUPN refuses.
+func UPNs(c *x509.Certificate) ([]string, error) {
+	var out []string
+	for _, ext := range c.Extensions {
+		if !ext.Id.Equal(oidSubjectAltName) {
+			continue
+		}
+		in := cryptobyte.String(ext.Value)
+		var names cryptobyte.String
+		if !in.ReadASN1(&names, cbasn1.SEQUENCE) || !in.Empty() {
+			return nil, errors.New("subjectAltName is not a SEQUENCE of GeneralName")
+		}
+		for !names.Empty() {
+			var gn cryptobyte.String
+			var tag cbasn1.Tag
+			if !names.ReadAnyASN1(&gn, &tag) {
+				return nil, errors.New("truncated GeneralName in subjectAltName")
+			}
+			if tag != cbasn1.Tag(0).ContextSpecific().Constructed() {
+				continue
+			}
+			upn, isUPN, err := OtherNameUPN(gn)
+			if err != nil {
+				return nil, fmt.Errorf("UPN otherName: %w", err)
+			}
+			if isUPN {
+				out = append(out, upn)
+			}
+		}
+	}
+	return out, nil
 }

@@ -1,0 +1,301 @@
+package directory
+
+import (
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
+	"errors"
+	"net"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certgate/certgate/internal/pki"
+	"github.com/certgate/certgate/internal/pki/pkitest"
+)
+
+// dirFixture is a corporate CA, certificates for each lookup method, and
+// the slapd holding their accounts.
+type dirFixture struct {
+	s     *slapd
+	certs map[string][]*x509.Certificate
+}
+
+func chainOf(l *pki.Leaf) []*x509.Certificate {
+	return append([]*x509.Certificate{l.Cert}, l.Issuer.Chain()...)
+}
+
+func newDirFixture(t *testing.T) *dirFixture {
+	t.Helper()
+	root := pkitest.NewRoot(t, "Corp Root", dcName("Corp Root", "test", "corp"))
+	ca := root.Intermediate(t, "Corp Issuing CA", dcName("Corp Issuing CA", "test", "corp"))
+	ski := func(b ...byte) pki.Option {
+		v, _ := asn1.Marshal(b)
+		return pki.WithExtraExtensions(pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 14}, Value: v})
+	}
+	const sidAlice = "S-1-5-21-1004336348-1177238915-682003330-1104"
+	const sidBob = "S-1-5-21-1004336348-1177238915-682003330-1105"
+	leaves := map[string]*pki.Leaf{
+		"sid":           ca.Client(t, "alice", pki.WithSID(sidAlice)),
+		"sid-mismatch":  ca.Client(t, "mallory", pki.WithSID(sidAlice), pki.WithUPN("bob@corp.test")),
+		"issuer_serial": ca.Client(t, "bob"),
+		"ski":           ca.Client(t, "carol", ski(0xca, 0x01)),
+		"sha1_pukey":    ca.Client(t, "dave"),
+		"upn":           ca.Client(t, "erin", pki.WithUPN("erin@corp.test")),
+		"subject":       ca.Client(t, "frank", pki.WithSubject(pkix.Name{CommonName: "frank", Organization: []string{"Corp"}})),
+		"rfc822":        ca.Client(t, "grace", pki.WithEmail("grace@corp.test")),
+		"disabled":      ca.Client(t, "heidi"),
+		"locked":        ca.Client(t, "ivan"),
+		"expired":       ca.Client(t, "judy"),
+		"ambiguous":     ca.Client(t, "kim"),
+		"nobody":        ca.Client(t, "nobody"),
+	}
+	alt := func(m Method, name string) string {
+		v, ok := AltSecID(m, leaves[name].Cert)
+		if !ok {
+			t.Fatalf("fixture: no %s value for %s", m, name)
+		}
+		return v
+	}
+	past := int64(116444736000000000 + time.Now().Add(-24*time.Hour).Unix()*10000000)
+	users := []user{
+		{cn: "alice", upn: "alice@corp.test", sid: sidAlice, memberOf: []string{"Staff"}},
+		{cn: "bob", upn: "bob@corp.test", sid: sidBob, altSec: []string{alt(MethodIssuerSerial, "issuer_serial")}, memberOf: []string{"Admins"}},
+		{cn: "carol", sam: "carol", altSec: []string{alt(MethodSKI, "ski")}},
+		// Written in lower case: AD compares altSecurityIdentities case-insensitively.
+		{cn: "dave", upn: "dave@corp.test", altSec: []string{strings.ToLower(alt(MethodSHA1PublicKey, "sha1_pukey"))}},
+		{cn: "erin", upn: "erin@corp.test"},
+		{cn: "frank", upn: "frank@corp.test", altSec: []string{alt(MethodSubject, "subject")}},
+		{cn: "grace", upn: "grace@corp.test", altSec: []string{alt(MethodRFC822, "rfc822")}},
+		{cn: "heidi", upn: "heidi@corp.test", uac: 0x202, altSec: []string{alt(MethodIssuerSerial, "disabled")}},
+		{cn: "ivan", upn: "ivan@corp.test", uac: 0x200, lockout: 133000000000000000, altSec: []string{alt(MethodIssuerSerial, "locked")}},
+		{cn: "judy", upn: "judy@corp.test", uac: 0x200, expires: past, altSec: []string{alt(MethodIssuerSerial, "expired")}},
+		{cn: "kim1", upn: "kim1@corp.test", altSec: []string{alt(MethodIssuerSerial, "ambiguous")}},
+		{cn: "kim2", upn: "kim2@corp.test", altSec: []string{alt(MethodIssuerSerial, "ambiguous")}},
+	}
+	var ldif strings.Builder
+	// Staff is in Employees, Employees in Everyone, Everyone back in
+	// Staff: nesting with a cycle the walk must survive.
+	ldif.WriteString(groupLDIF("Staff", "Employees"))
+	ldif.WriteString(groupLDIF("Employees", "Everyone"))
+	ldif.WriteString(groupLDIF("Everyone", "Staff"))
+	ldif.WriteString(groupLDIF("Admins", "Staff"))
+	for _, u := range users {
+		ldif.WriteString(u.ldif(t))
+	}
+	f := &dirFixture{s: startSlapd(t, ldif.String()), certs: map[string][]*x509.Certificate{}}
+	for k, l := range leaves {
+		f.certs[k] = chainOf(l)
+	}
+	return f
+}
+
+func (f *dirFixture) options(url string) Options {
+	return Options{URL: url, RootCAs: f.s.serverCA, BindDN: testBindDN, Password: testPassword, BaseDN: testBase,
+		Timeout: 5 * time.Second, DialTimeout: 5 * time.Second}
+}
+
+func newDir(t *testing.T, o Options) *Directory {
+	t.Helper()
+	d, err := New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+func TestLookupMethods(t *testing.T) {
+	f := newDirFixture(t)
+	all := f.options(f.s.ldapURL)
+	all.Methods = Methods
+	all.AllowWeak = true
+	strongOnly := f.options(f.s.ldaps)
+
+	tests := []struct {
+		name   string
+		o      Options
+		cert   string
+		ntauth bool
+		user   string
+		method Method
+		strong bool
+		state  string
+		refuse string
+		groups []string
+	}{
+		{name: "SID extension to objectSid", o: strongOnly, cert: "sid", ntauth: true, user: "alice@corp.test", method: MethodSID, strong: true,
+			groups: []string{"Staff", "Employees", "Everyone"}},
+		{name: "SID from a CA outside upn.issuers is not trusted", o: strongOnly, cert: "sid"},
+		{name: "issuer and byte-reversed serial", o: strongOnly, cert: "issuer_serial", user: "bob@corp.test", method: MethodIssuerSerial, strong: true,
+			groups: []string{"Admins", "Staff", "Employees", "Everyone"}},
+		{name: "SKI, user from sAMAccountName", o: strongOnly, cert: "ski", user: "carol", method: MethodSKI, strong: true},
+		{name: "SHA1-PUKEY, stored in lower case", o: strongOnly, cert: "sha1_pukey", user: "dave@corp.test", method: MethodSHA1PublicKey, strong: true},
+		{name: "UPN refused without allow_weak", o: strongOnly, cert: "upn", ntauth: true},
+		{name: "subject refused without allow_weak", o: strongOnly, cert: "subject"},
+		{name: "UPN with allow_weak", o: all, cert: "upn", ntauth: true, user: "erin@corp.test", method: MethodUPN},
+		{name: "UPN with allow_weak, CA outside upn.issuers", o: all, cert: "upn"},
+		{name: "subject with allow_weak", o: all, cert: "subject", user: "frank@corp.test", method: MethodSubject},
+		{name: "RFC822 with allow_weak", o: all, cert: "rfc822", user: "grace@corp.test", method: MethodRFC822},
+		{name: "disabled account", o: strongOnly, cert: "disabled", user: "heidi@corp.test", method: MethodIssuerSerial, strong: true, state: StateDisabled},
+		{name: "locked account", o: strongOnly, cert: "locked", user: "ivan@corp.test", method: MethodIssuerSerial, strong: true, state: StateLocked},
+		{name: "expired account", o: strongOnly, cert: "expired", user: "judy@corp.test", method: MethodIssuerSerial, strong: true, state: StateExpired},
+		{name: "two accounts match", o: strongOnly, cert: "ambiguous", refuse: "more than one account"},
+		{name: "SID names another account than the UPN", o: all, cert: "sid-mismatch", ntauth: true, user: "alice@corp.test", method: MethodSID, strong: true,
+			groups: []string{"Staff", "Employees", "Everyone"}},
+		{name: "no account", o: all, cert: "nobody", ntauth: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := newDir(t, tt.o)
+			r, err := d.Lookup(f.certs[tt.cert], Input{NTAuth: tt.ntauth}, true)
+			if err != nil {
+				t.Fatalf("Lookup: %v", err)
+			}
+			if tt.refuse != "" {
+				if !strings.Contains(r.Refused, tt.refuse) {
+					t.Fatalf("Refused = %q, want %q (%+v)", r.Refused, tt.refuse, r)
+				}
+				return
+			}
+			if r.User != tt.user || r.Found != (tt.user != "") || r.Method != tt.method || r.Strong != tt.strong || r.State != tt.state {
+				t.Fatalf("Lookup = %+v\nwant user %q method %s strong %v state %q", r, tt.user, tt.method, tt.strong, tt.state)
+			}
+			if tt.groups != nil && !slices.Equal(r.Groups, tt.groups) {
+				t.Errorf("groups = %q, want %q", r.Groups, tt.groups)
+			}
+			if len(r.Tries) == 0 {
+				t.Error("no trace")
+			}
+			for _, try := range r.Tries {
+				if try.Filter != "" && !strings.HasPrefix(try.Filter, "(") {
+					t.Errorf("filter %q", try.Filter)
+				}
+			}
+		})
+	}
+}
+
+func TestWeakMethodNeedsAllowWeak(t *testing.T) {
+	for _, m := range []Method{MethodUPN, MethodSubject, MethodIssuerSubject, MethodRFC822} {
+		_, err := New(Options{URL: "ldaps://127.0.0.1:1", BaseDN: testBase, Methods: []Method{MethodIssuerSerial, m}})
+		if !errors.Is(err, ErrOptions) || !strings.Contains(err.Error(), "allow_weak") {
+			t.Errorf("%s without allow_weak: %v", m, err)
+		}
+	}
+	for _, bad := range []Options{
+		{URL: "http://x", BaseDN: testBase},
+		{URL: "ldaps://127.0.0.1:1"},
+		{URL: "ldaps://127.0.0.1:1", BaseDN: testBase, BindDN: "cn=x"},
+		{URL: "ldaps://127.0.0.1:1", BaseDN: testBase, Methods: []Method{"kerberos"}},
+	} {
+		if _, err := New(bad); !errors.Is(err, ErrOptions) {
+			t.Errorf("New(%+v) = %v, want ErrOptions", bad, err)
+		}
+	}
+}
+
+// TestDirectoryDownMidRun: the directory answers, then dies. A cached
+// result is served while fresh, then for stale_if_error, then the lookup
+// fails closed with ErrUnavailable, never "no account".
+func TestDirectoryDownMidRun(t *testing.T) {
+	f := newDirFixture(t)
+	now := time.Now()
+	o := f.options(f.s.ldapURL)
+	o.CacheTTL, o.StaleIfError = time.Minute, time.Minute
+	o.Now = func() time.Time { return now }
+	d := newDir(t, o)
+	noStale := o
+	noStale.StaleIfError = 0
+	d2 := newDir(t, noStale)
+	for _, dd := range []*Directory{d, d2} {
+		if r, err := dd.Lookup(f.certs["issuer_serial"], Input{}, false); err != nil || r.User != "bob@corp.test" {
+			t.Fatalf("Lookup = %+v, %v", r, err)
+		}
+	}
+	f.s.stop()
+	d.Close() // drop pooled connections: the next lookup must dial
+	d.closed.Store(false)
+	d2.Close()
+	d2.closed.Store(false)
+
+	if r, err := d.Lookup(f.certs["issuer_serial"], Input{}, false); err != nil || !r.Cached || r.Stale {
+		t.Errorf("fresh cache: %+v, %v", r, err)
+	}
+	now = now.Add(90 * time.Second) // past the TTL, within stale_if_error
+	if r, err := d.Lookup(f.certs["issuer_serial"], Input{}, false); err != nil || !r.Stale || r.User != "bob@corp.test" {
+		t.Errorf("stale_if_error: %+v, %v", r, err)
+	}
+	if _, err := d2.Lookup(f.certs["issuer_serial"], Input{}, false); !IsUnavailable(err) {
+		t.Errorf("without stale_if_error: %v, want ErrUnavailable", err)
+	}
+	now = now.Add(time.Hour)
+	if _, err := d.Lookup(f.certs["issuer_serial"], Input{}, false); !IsUnavailable(err) {
+		t.Errorf("past stale_if_error: %v, want ErrUnavailable", err)
+	}
+	if _, err := d.Lookup(f.certs["nobody"], Input{}, false); !IsUnavailable(err) {
+		t.Errorf("uncached certificate with the directory down: %v, want ErrUnavailable", err)
+	}
+	if s := d.Stats(); s.StaleServed != 1 || s.CacheHits != 1 || s.Errors < 3 {
+		t.Errorf("stats = %+v", s)
+	}
+}
+
+// TestBlackHoledDirectory: a port that accepts connections and never
+// answers must cost a lookup its timeout, not a hang.
+func TestBlackHoledDirectory(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var held []net.Conn
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c) // accepted, never answered
+		}
+	}()
+	root := pkitest.NewRoot(t, "Some Root")
+	leaf := root.Client(t, "x")
+	for _, scheme := range []string{"ldap", "ldaps"} {
+		t.Run(scheme, func(t *testing.T) {
+			d := newDir(t, Options{URL: scheme + "://" + ln.Addr().String(), RootCAs: root.Pool(), BaseDN: testBase,
+				Timeout: 300 * time.Millisecond, DialTimeout: 200 * time.Millisecond})
+			start := time.Now()
+			_, err := d.Lookup([]*x509.Certificate{leaf.Cert}, Input{}, false)
+			if !IsUnavailable(err) {
+				t.Fatalf("Lookup: %v, want ErrUnavailable", err)
+			}
+			// Generous bound: the point is "bounded by the timeout", not speed.
+			if el := time.Since(start); el > 5*time.Second {
+				t.Errorf("lookup took %v with a 300ms timeout", el)
+			}
+		})
+	}
+}
+
+// TestLDAPSWrongCA: a directory whose certificate does not chain to the
+// configured CA is unavailable, never trusted.
+func TestLDAPSWrongCA(t *testing.T) {
+	f := newDirFixture(t)
+	other := pkitest.NewRoot(t, "Not The Directory CA")
+	for _, url := range []string{f.s.ldaps, f.s.ldapURL} {
+		o := f.options(url)
+		o.RootCAs = other.Pool()
+		d := newDir(t, o)
+		_, err := d.Lookup(f.certs["issuer_serial"], Input{}, false)
+		if !IsUnavailable(err) || !strings.Contains(err.Error(), "certificate") {
+			t.Errorf("%s with the wrong CA: %v", url, err)
+		}
+	}
+	o := f.options(f.s.ldaps)
+	o.Password = "wrong"
+	if _, err := newDir(t, o).Lookup(f.certs["issuer_serial"], Input{}, false); !IsUnavailable(err) || !strings.Contains(err.Error(), "bind") {
+		t.Errorf("wrong password: %v", err)
+	}
+}

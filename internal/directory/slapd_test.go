@@ -1,0 +1,226 @@
+package directory
+
+import (
+	"bytes"
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/certgate/certgate/internal/pki/pkitest"
+)
+
+// slapd is a real OpenLDAP server started for one test: unprivileged, on
+// 127.0.0.1, with its own slapd.conf, the AD attributes of
+// testdata/ad.schema, and the entries the test gives (loaded with
+// slapadd before it starts). It serves ldap:// (StartTLS) and ldaps://.
+type slapd struct {
+	dir             string
+	ldapURL, ldaps  string
+	serverCA        *x509.CertPool
+	cmd             *exec.Cmd
+	ldapPort, tport string
+}
+
+const (
+	testBase     = "dc=corp,dc=test"
+	testBindDN   = "cn=gateway,dc=corp,dc=test"
+	testPassword = "gateway-secret"
+)
+
+func findSlapd(t *testing.T) (slapdBin, slapadd string) {
+	t.Helper()
+	slapdBin, err1 := exec.LookPath("slapd")
+	if err1 != nil {
+		slapdBin, err1 = "/usr/sbin/slapd", statErr("/usr/sbin/slapd")
+	}
+	slapadd, err2 := exec.LookPath("slapadd")
+	if err2 != nil {
+		slapadd, err2 = "/usr/sbin/slapadd", statErr("/usr/sbin/slapadd")
+	}
+	if err1 != nil || err2 != nil {
+		if os.Getenv("CI") == "" {
+			t.Skip("slapd/slapadd not installed (Debian packages slapd, ldap-utils); CI installs them")
+		}
+		t.Fatalf("slapd or slapadd missing in CI: %v %v", err1, err2)
+	}
+	return slapdBin, slapadd
+}
+
+func statErr(p string) error { _, err := os.Stat(p); return err }
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	return port
+}
+
+// startSlapd writes the config, loads ldif (entries under testBase; the
+// base, the bind account and ou=people/ou=groups are added here) and
+// starts slapd. It is stopped at the end of the test.
+func startSlapd(t *testing.T, ldif string) *slapd {
+	t.Helper()
+	slapdBin, slapadd := findSlapd(t)
+	dir := t.TempDir()
+	schema, err := filepath.Abs("testdata/ad.schema")
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverRoot := pkitest.NewRoot(t, "Directory Server Root")
+	srv := serverRoot.Server(t, "ldap.corp.test", []string{"127.0.0.1", "localhost"})
+	certFile, keyFile := pkitest.WriteLeaf(t, dir, "server", srv)
+	if err := os.MkdirAll(filepath.Join(dir, "db"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	conf := fmt.Sprintf(`include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/inetorgperson.schema
+include %s
+pidfile %s/slapd.pid
+modulepath /usr/lib/ldap
+moduleload back_mdb
+TLSCertificateFile %s
+TLSCertificateKeyFile %s
+database mdb
+maxsize 10485760
+suffix "%s"
+rootdn "cn=admin,%s"
+rootpw admin-secret
+directory %s/db
+access to attrs=userPassword by anonymous auth by * none
+access to * by dn.exact="%s" read by * none
+`, schema, dir, certFile, keyFile, testBase, testBase, dir, testBindDN)
+	confFile := filepath.Join(dir, "slapd.conf")
+	if err := os.WriteFile(confFile, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	data := fmt.Sprintf(`dn: %s
+objectClass: dcObject
+objectClass: organization
+dc: corp
+o: Corp
+
+dn: %s
+objectClass: person
+objectClass: simpleSecurityObject
+cn: gateway
+sn: gateway
+userPassword: %s
+
+dn: ou=people,%s
+objectClass: organizationalUnit
+ou: people
+
+dn: ou=groups,%s
+objectClass: organizationalUnit
+ou: groups
+
+%s`, testBase, testBindDN, testPassword, testBase, testBase, ldif)
+	ldifFile := filepath.Join(dir, "data.ldif")
+	if err := os.WriteFile(ldifFile, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(slapadd, "-f", confFile, "-l", ldifFile).CombinedOutput(); err != nil {
+		t.Fatalf("slapadd: %v\n%s", err, out)
+	}
+	s := &slapd{dir: dir, serverCA: serverRoot.Pool(), ldapPort: freePort(t), tport: freePort(t)}
+	s.ldapURL = "ldap://127.0.0.1:" + s.ldapPort
+	s.ldaps = "ldaps://127.0.0.1:" + s.tport
+	var log bytes.Buffer
+	// -d 0: stay in the foreground (the test owns the process) and log
+	// nothing but errors.
+	s.cmd = exec.Command(slapdBin, "-f", confFile, "-h", s.ldapURL+"/ "+s.ldaps+"/", "-d", "0")
+	s.cmd.Stdout, s.cmd.Stderr = &log, &log
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("start slapd: %v", err)
+	}
+	t.Cleanup(s.stop)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:"+s.ldapPort, time.Second)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("slapd did not listen on %s: %v\n%s", s.ldapURL, err, log.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return s
+}
+
+// stop kills slapd and waits for it: "directory down".
+func (s *slapd) stop() {
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
+}
+
+// user is one account of the test directory.
+type user struct {
+	cn, upn, sam string
+	sid          string
+	altSec       []string
+	uac          int
+	lockout      int64
+	expires      int64
+	memberOf     []string
+}
+
+func (u user) ldif(t *testing.T) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "dn: cn=%s,ou=people,%s\nobjectClass: inetOrgPerson\nobjectClass: certgateADObject\ncn: %s\nsn: %s\n", u.cn, testBase, u.cn, u.cn)
+	if u.upn != "" {
+		fmt.Fprintf(&b, "userPrincipalName: %s\n", u.upn)
+	}
+	if u.sam != "" {
+		fmt.Fprintf(&b, "sAMAccountName: %s\n", u.sam)
+	}
+	if u.sid != "" {
+		bin, err := ParseSID(u.sid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&b, "objectSid:: %s\n", base64.StdEncoding.EncodeToString(bin))
+	}
+	for _, a := range u.altSec {
+		// Base64: values contain '<' and may start with a space.
+		fmt.Fprintf(&b, "altSecurityIdentities:: %s\n", base64.StdEncoding.EncodeToString([]byte(a)))
+	}
+	fmt.Fprintf(&b, "userAccountControl: %d\n", u.uac)
+	if u.lockout != 0 {
+		fmt.Fprintf(&b, "lockoutTime: %d\n", u.lockout)
+	}
+	if u.expires != 0 {
+		fmt.Fprintf(&b, "accountExpires: %d\n", u.expires)
+	}
+	for _, g := range u.memberOf {
+		fmt.Fprintf(&b, "memberOf: cn=%s,ou=groups,%s\n", g, testBase)
+	}
+	return b.String() + "\n"
+}
+
+// group is one group; memberOf makes it a member of other groups (nesting).
+func groupLDIF(cn string, memberOf ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "dn: cn=%s,ou=groups,%s\nobjectClass: groupOfNames\nobjectClass: certgateADObject\ncn: %s\nmember: %s\n", cn, testBase, cn, testBindDN)
+	for _, g := range memberOf {
+		fmt.Fprintf(&b, "memberOf: cn=%s,ou=groups,%s\n", g, testBase)
+	}
+	return b.String() + "\n"
+}
