@@ -29,4 +29,3 @@ func UPNs(c *x509.Certificate) ([]string, error) {
 	}
 	return upns, nil
 }
-
