@@ -118,6 +118,11 @@ func TestDefaultsDependingOnOtherFields(t *testing.T) {
 			},
 		},
 		{
+			name:  "diagnostics page path defaults to /.well-known/certgate",
+			yaml:  minimal + "    diagnostics: {page: true}\n",
+			check: func(c *Config) (any, any) { return c.Sites[0].Diagnostics.Path, DefaultDiagnosticsPath },
+		},
+		{
 			name: "an explicit source replaces the roots",
 			yaml: minimal + "    client_auth: {trust: {roots: [a.pem, b.pem]}, issuer_list: {source: ctl.pem}}\n",
 			check: func(c *Config) (any, any) {
@@ -426,6 +431,11 @@ func TestErrors(t *testing.T) {
 				`certgate.yaml:7: sites[0].locations[0].upgrade[2]: must be an upgrade protocol name such as websocket (got "a b")`,
 				`certgate.yaml:7: sites[0].locations[0].upgrade[3]: "websocket" is listed twice`,
 			},
+		},
+		{
+			name: "diagnostics path",
+			yaml: minimal + "    diagnostics: {page: true, path: /a/../b}\n",
+			want: []string{`certgate.yaml:6: sites[0].diagnostics.path: must be an absolute, canonical path other than / such as /.well-known/certgate (got "/a/../b")`},
 		},
 		{
 			name: "allow lists without mapping",

@@ -200,6 +200,9 @@ func (s *Site) applyDefaults(c *Config) {
 		}
 	}
 	s.AccessLog.applyDefaults(c)
+	if s.Diagnostics.Page && s.Diagnostics.Path == "" {
+		s.Diagnostics.Path = DefaultDiagnosticsPath
+	}
 }
 
 func (a *ClientAuth) applyDefaults(c *Config) {

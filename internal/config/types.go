@@ -109,6 +109,23 @@ type Site struct {
 	Forward        Forward    `yaml:"forward"`
 	Locations      []Location `yaml:"locations"`
 	AccessLog      *AccessLog `yaml:"access_log"`
+	// Diagnostics is the self-service page that tells the person at the
+	// browser why a certificate was or was not accepted.
+	Diagnostics Diagnostics `yaml:"diagnostics"`
+}
+
+// DefaultDiagnosticsPath is where the self-service page is served: a
+// well-known path (RFC 8615) no application is likely to use.
+const DefaultDiagnosticsPath = "/.well-known/certgate"
+
+// Diagnostics configures a site's self-service page. It has no IIS
+// equivalent: IIS shows the sub-status page and nothing more.
+type Diagnostics struct {
+	// Page turns the page on (default off).
+	Page bool `yaml:"page"`
+	// Path is served by certgate itself, whatever the location policy;
+	// default DefaultDiagnosticsPath.
+	Path string `yaml:"path"`
 }
 
 // Certificate is the server certificate and key: PEM/DER files (Cert may

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -240,6 +241,13 @@ func (s *Site) validate(v *validator, p string) {
 			needsCert, l.Path, l.ClientCert)
 	}
 	s.AccessLog.validate(v, p+".access_log")
+	if d := s.Diagnostics; d.Page {
+		// The page is matched on the canonical path the handler sees; a
+		// path the handler would refuse as non-canonical is never served.
+		if !strings.HasPrefix(d.Path, "/") || path.Clean(d.Path) != d.Path || d.Path == "/" {
+			v.addf(p+".diagnostics.path", "must be an absolute, canonical path other than / such as %s (got %q)", DefaultDiagnosticsPath, d.Path)
+		}
+	}
 }
 
 // checkHost validates a SNI host name: a DNS name, or a wildcard whose

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certgate/certgate/internal/substatus"
 	"github.com/certgate/certgate/internal/verify"
 )
 
@@ -24,15 +25,17 @@ const (
 // Browsers lists the accepted --browser values, default first.
 var Browsers = []string{BrowserChromium, BrowserFirefox, BrowserIE}
 
-// Reasons a certificate is not offered (the "code" JSON field).
+// Reasons a certificate is not offered (the "code" JSON field). The codes
+// are the catalogue's (substatus.OfferRules), which the gateway's
+// diagnostics page explains to the person at the browser.
 const (
-	ReasonNoKey       = "no-private-key"
-	ReasonExpired     = "expired"
-	ReasonNotYetValid = "not-yet-valid"
-	ReasonKeyUsage    = "key-usage-without-digitalsignature"
-	ReasonEKU         = "eku-without-clientauth"
-	ReasonIssuer      = "issuer-not-acceptable"
-	ReasonSignature   = "no-common-signature-scheme"
+	ReasonNoKey       = substatus.OfferNoKey
+	ReasonExpired     = substatus.OfferExpired
+	ReasonNotYetValid = substatus.OfferNotYetValid
+	ReasonKeyUsage    = substatus.OfferKeyUsage
+	ReasonEKU         = substatus.OfferEKU
+	ReasonIssuer      = substatus.OfferIssuer
+	ReasonSignature   = substatus.OfferSignature
 	ReasonCACert      = "ca-certificate"
 )
 

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"github.com/certgate/certgate/internal/substatus"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -242,5 +243,23 @@ func TestParseCANames(t *testing.T) {
 		if _, err := ParseCANames([]byte(data), name); err == nil {
 			t.Errorf("ParseCANames(%s) succeeded, want an error", name)
 		}
+	}
+}
+
+// TestSelectReasonsAreTheCataloguesRules: every reason Select gives for not
+// offering a certificate is one of the rules the diagnostics page explains
+// to end users (substatus.OfferRules), so the two cannot drift.
+func TestSelectReasonsAreTheCataloguesRules(t *testing.T) {
+	rules := map[string]bool{}
+	for _, r := range substatus.OfferRules() {
+		rules[r.Code] = true
+	}
+	for _, code := range []string{ReasonNoKey, ReasonExpired, ReasonNotYetValid, ReasonKeyUsage, ReasonEKU, ReasonIssuer, ReasonSignature} {
+		if !rules[code] {
+			t.Errorf("select reason %q has no end-user rule in substatus.OfferRules", code)
+		}
+	}
+	if len(rules) != 7 {
+		t.Errorf("OfferRules has %d rules; Select gives 7 reasons", len(rules))
 	}
 }

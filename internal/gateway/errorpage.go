@@ -25,6 +25,9 @@ type problem struct {
 	// Detailed: the client is on loopback or the site has detailed_errors
 	// (IIS errorMode DetailedLocalOnly / Detailed).
 	Detailed bool
+	// Diagnostics is the path of the site's self-service page, linked from
+	// 403 pages when the site has one.
+	Diagnostics string
 }
 
 // problemFromDenial is the page of a refusal decided by site.Decide.
@@ -63,6 +66,9 @@ type problemJSON struct {
 	RequestID string `json:"request_id"`
 	Element   string `json:"element,omitempty"`
 	Reason    string `json:"reason,omitempty"`
+	// Diagnostics is the self-service page that says why (a path on this
+	// site), when the site has one.
+	Diagnostics string `json:"diagnostics,omitempty"`
 }
 
 // writeProblem writes p as HTML, or as problem+json when the client's
@@ -98,12 +104,13 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p problem) {
 
 func renderJSON(entry substatus.Entry, p problem) []byte {
 	j := problemJSON{
-		Type:      problemTypeBase + p.Sub.String(),
-		Title:     entry.Title,
-		Status:    p.Sub.Status,
-		Detail:    entry.ClientAdvice,
-		Substatus: p.Sub.String(),
-		RequestID: p.RequestID,
+		Type:        problemTypeBase + p.Sub.String(),
+		Title:       entry.Title,
+		Status:      p.Sub.Status,
+		Detail:      entry.ClientAdvice,
+		Substatus:   p.Sub.String(),
+		RequestID:   p.RequestID,
+		Diagnostics: p.Diagnostics,
 	}
 	if p.Code != substatus.NoError {
 		j.Code, j.CodeName, j.CodeHex = uint32(p.Code), p.Code.Name(), p.Code.Hex()
@@ -153,6 +160,9 @@ td{padding:2px 0;word-break:break-word}
 <tr><th>Error code</th><td>{{.Code.Name}} ({{.Code.Hex}}, {{.Code.Decimal}})</td></tr>
 {{- end}}
 </table>
+{{- end}}
+{{- with .Diagnostics}}
+<p><a id="why" href="{{.}}">Why was I refused?</a></p>
 {{- end}}
 <p class="id">Request ID: {{.RequestID}}</p>
 </main>

@@ -73,6 +73,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if site.Config.Diagnostics.Page && p == site.Config.Diagnostics.Path {
+		s.diagnostics(rec, r, ev, cs, site, detailed) // diagnostics.go
+		return
+	}
+
 	loc := site.Locate(p)
 	ev.Location = loc
 	// Upgrades and CONNECT turn the connection into a tunnel the gateway
@@ -143,6 +148,7 @@ type requestState struct {
 func (s *Server) refuse(w http.ResponseWriter, r *http.Request, ev *RequestEvent, site *Site, p problem) {
 	p.RequestID = ev.ID
 	ev.Sub, ev.Code = p.Sub, p.Code
+	p.Diagnostics = diagnosticsLink(site, p.Sub)
 	if ev.Outcome != nil {
 		// One client_cert_rejected event per refused certificate, with the
 		// attributes docs/operations.md documents (internal/events).
