@@ -335,6 +335,27 @@ func TestErrors(t *testing.T) {
 			want: []string{`certgate.yaml:1: timeouts.idle: must not be negative (got -1s)`},
 		},
 		{
+			name: "proxy protocol without trusted proxies",
+			yaml: "proxy_protocol: true\n" + minimal,
+			want: []string{`certgate.yaml:1: proxy_protocol: needs trusted_proxies: a PROXY header is accepted only from the proxies listed there, never from any client`},
+		},
+		{
+			name: "trusted proxy not an address",
+			yaml: "trusted_proxies: [10.0.0.0/8, proxy.example, 10.0.0.1/33]\n" + minimal,
+			want: []string{
+				`certgate.yaml:1: trusted_proxies[1]: want an IP address or CIDR such as 10.0.0.0/8 (got "proxy.example")`,
+				`certgate.yaml:1: trusted_proxies[2]: want an IP address or CIDR such as 10.0.0.0/8 (got "10.0.0.1/33")`,
+			},
+		},
+		{
+			name: "client key and chain bounds",
+			yaml: strings.Replace(minimal, "    upstream: echo\n", "    upstream: echo\n    client_auth: {max_rsa_bits: 1024, max_chain_length: 100}\n", 1),
+			want: []string{
+				"certgate.yaml:6: sites[0].client_auth.max_rsa_bits: must be between 2048 and 8192 (got 1024)",
+				"certgate.yaml:6: sites[0].client_auth.max_chain_length: must be between 1 and 32 (got 100)",
+			},
+		},
+		{
 			name: "site name, certificate and upstream missing",
 			yaml: "sites:\n  - hosts: [a.example.test]\n",
 			want: []string{

@@ -13,8 +13,16 @@ type Config struct {
 	// Listen is the HTTPS listen address, default 127.0.0.1:8443.
 	Listen   string   `yaml:"listen"`
 	Timeouts Timeouts `yaml:"timeouts"`
-	Admin    Admin    `yaml:"admin"`
-	Log      Log      `yaml:"log"`
+	// TrustedProxies are the TCP proxies (CIDRs or addresses) allowed in
+	// front of the listener. A connection from one is never "local" for
+	// detailed errors unless a PROXY header names a local client.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ProxyProtocol makes connections from TrustedProxies start with a
+	// PROXY protocol v1 or v2 header naming the real client; other
+	// connections are never read for one.
+	ProxyProtocol bool  `yaml:"proxy_protocol"`
+	Admin         Admin `yaml:"admin"`
+	Log           Log   `yaml:"log"`
 	// AccessLog is the shared W3C access log; a site may override it.
 	AccessLog *AccessLog `yaml:"access_log"`
 	// SessionTickets shares TLS session-ticket keys between instances

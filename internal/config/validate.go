@@ -57,6 +57,14 @@ func (c *Config) validate(v *validator) {
 		v.add("listen", err)
 	}
 	c.Timeouts.validate(v, "timeouts")
+	for i, p := range c.TrustedProxies {
+		if _, err := parseProxy(p); err != nil {
+			v.addf("trusted_proxies["+strconv.Itoa(i)+"]", "want an IP address or CIDR such as 10.0.0.0/8 (got %q)", p)
+		}
+	}
+	if c.ProxyProtocol && len(c.TrustedProxies) == 0 {
+		v.addf("proxy_protocol", "needs trusted_proxies: a PROXY header is accepted only from the proxies listed there, never from any client")
+	}
 	if c.Admin.Listen != AdminOff {
 		if err := checkListen(c.Admin.Listen); err != nil {
 			v.add("admin.listen", fmt.Errorf("%w, or %q to disable the admin listener", err, AdminOff))
@@ -481,4 +489,41 @@ func (l *Location) validate(v *validator, p string) {
 			v.addf(p+".allow_groups", "needs client_cert: accept or require: with ignore no user is ever identified")
 		}
 	}
+}
+
+// TrustedProxyPrefixes returns trusted_proxies parsed; entries that do not
+// parse (Validate reports them) are left out.
+func (c *Config) TrustedProxyPrefixes() []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range c.TrustedProxies {
+		if pf, err := parseProxy(p); err == nil {
+			out = append(out, pf)
+		}
+	}
+	return out
+}
+
+// parseProxy reads "10.0.0.0/8", "192.0.2.7" or "::1" as a prefix, in
+// canonical form (IPv4-mapped IPv6 unmapped, host bits zero).
+func parseProxy(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	if a.Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("zones are not allowed")
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }

@@ -34,6 +34,9 @@ const (
 	EventUpstreamFailed = "upstream_failed"
 	// EventTLSHandshakeFailed: a client's TLS handshake failed.
 	EventTLSHandshakeFailed = "tls_handshake_failed"
+	// EventProxyProtocolFailed: a connection from a trusted proxy did not
+	// start with a valid PROXY protocol header and was closed.
+	EventProxyProtocolFailed = "proxy_protocol_failed"
 	// EventAcceptFailed: the listener could not accept a connection and
 	// retries.
 	EventAcceptFailed = "accept_failed"

@@ -200,6 +200,9 @@ type request struct {
 	tlsMax uint16
 	// sessions, when set, lets the client resume TLS sessions.
 	sessions tls.ClientSessionCache
+	// proxyHeader is written on the TCP connection before the TLS
+	// handshake, as a TCP proxy speaking the PROXY protocol does.
+	proxyHeader []byte
 }
 
 // result is what the client saw.
@@ -284,7 +287,13 @@ func (g *gatewayUnderTest) try(rq request) (result, error) {
 		DisableCompression: true,
 		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
 			var d net.Dialer
-			return d.DialContext(ctx, network, g.addr)
+			c, err := d.DialContext(ctx, network, g.addr)
+			if err == nil && rq.proxyHeader != nil {
+				if _, err = c.Write(rq.proxyHeader); err != nil {
+					c.Close()
+				}
+			}
+			return c, err
 		},
 	}
 	defer tr.CloseIdleConnections()

@@ -1,16 +1,20 @@
 package gateway
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"sync"
 	"time"
 
 	"github.com/certgate/certgate/internal/events"
+	"github.com/certgate/certgate/internal/proxyproto"
 )
 
 // handshakeListener accepts TCP connections and completes the TLS handshake
@@ -94,9 +98,25 @@ func (l *handshakeListener) handshake(raw net.Conn) {
 		ctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
 	}
-	tc := tls.Server(raw, snap.tls)
+	// A trusted proxy's connection starts with a PROXY header naming the
+	// real client (proxy_protocol); it is read under the handshake
+	// deadline, and only from trusted_proxies: from anyone else such a
+	// header is just bytes that are not TLS.
+	conn := net.Conn(raw)
+	peer := addrPort(raw.RemoteAddr()).Addr()
+	fromProxy := snap.trustedProxy(peer)
+	clientKnown := !fromProxy
+	if fromProxy && snap.Config.ProxyProtocol {
+		pc, err := readProxyHeader(raw)
+		if err != nil {
+			l.proxyHeaderFailed(raw, &HandshakeEvent{Time: start, Duration: time.Since(start), Remote: raw.RemoteAddr(), Local: raw.LocalAddr(), Err: err})
+			return
+		}
+		conn, clientKnown = pc, pc.client
+	}
+	tc := tls.Server(conn, snap.tls)
 	err := tc.HandshakeContext(ctx)
-	ev := &HandshakeEvent{Time: start, Duration: time.Since(start), Remote: raw.RemoteAddr(), Local: raw.LocalAddr(), Err: err}
+	ev := &HandshakeEvent{Time: start, Duration: time.Since(start), Remote: conn.RemoteAddr(), Local: conn.LocalAddr(), Err: err}
 	if err != nil {
 		l.handshakeFailed(raw, tc, ev)
 		return
@@ -104,7 +124,7 @@ func (l *handshakeListener) handshake(raw net.Conn) {
 	_ = raw.SetDeadline(time.Time{})
 
 	st := tc.ConnectionState()
-	cs := &connState{id: l.srv.connSeq.Add(1), snap: snap, site: snap.SiteFor(st.ServerName)}
+	cs := &connState{id: l.srv.connSeq.Add(1), snap: snap, site: snap.SiteFor(st.ServerName), proxyPeer: !clientKnown}
 	ev.SNI, ev.Site, ev.Version, ev.CipherSuite, ev.Resumed = st.ServerName, cs.site.Name, st.Version, st.CipherSuite, st.DidResume
 	ev.ClientCert = len(st.PeerCertificates) > 0
 	if h := l.srv.hooks.Handshake; h != nil {
@@ -141,6 +161,55 @@ func (l *handshakeListener) handshakeFailed(raw net.Conn, tc *tls.Conn, ev *Hand
 	}
 	events.Log(l.srv.logger, level, events.EventTLSHandshakeFailed, "tls handshake failed",
 		slog.String("client", ev.Remote.String()), slog.String("err", ev.Err.Error()), slog.Duration("duration", ev.Duration))
+}
+
+// proxyHeaderFailed closes a trusted proxy's connection whose PROXY header
+// is missing or malformed: a misconfigured proxy (or one forwarding a
+// client's own header), which an operator must fix, so Warn.
+func (l *handshakeListener) proxyHeaderFailed(raw net.Conn, ev *HandshakeEvent) {
+	_ = raw.Close()
+	if h := l.srv.hooks.Handshake; h != nil {
+		h(ev)
+	}
+	if l.ctx.Err() != nil {
+		return
+	}
+	level := slog.LevelWarn
+	if errors.Is(ev.Err, io.EOF) || errors.Is(ev.Err, os.ErrDeadlineExceeded) {
+		level = slog.LevelDebug // connected and left, or said nothing: health checks
+	}
+	events.Log(l.srv.logger, level, events.EventProxyProtocolFailed, "proxy protocol header refused",
+		slog.String("proxy", ev.Remote.String()), slog.String("err", ev.Err.Error()), slog.Duration("duration", ev.Duration))
+}
+
+// proxyConn is a connection whose first bytes were a PROXY header: reads
+// continue from the buffer that read it, and RemoteAddr is the client the
+// header names (so logs, detailed errors and X-Forwarded-For see the
+// client, not the proxy).
+type proxyConn struct {
+	net.Conn
+	r      *bufio.Reader
+	remote net.Addr
+	// client is false for a header without a client address (v2 LOCAL,
+	// v1 UNKNOWN): the proxy's own connection, such as a health check.
+	client bool
+}
+
+func (c *proxyConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+func (c *proxyConn) RemoteAddr() net.Addr       { return c.remote }
+
+// readProxyHeader reads the PROXY header at the start of raw.
+func readProxyHeader(raw net.Conn) (*proxyConn, error) {
+	br := bufio.NewReaderSize(raw, proxyproto.MaxHeaderLen+16)
+	h, err := proxyproto.Read(br)
+	if err != nil {
+		return nil, fmt.Errorf("read proxy protocol header from %s: %w", raw.RemoteAddr(), err)
+	}
+	pc := &proxyConn{Conn: raw, r: br, remote: raw.RemoteAddr()}
+	if !h.Local {
+		pc.remote, pc.client = net.TCPAddrFromAddrPort(h.Source), true
+	}
+	return pc, nil
 }
 
 func looksLikeHTTP(hdr [5]byte) bool {

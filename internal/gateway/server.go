@@ -114,6 +114,10 @@ type connState struct {
 	client   netip.Addr
 	local    netip.AddrPort
 	loopback bool
+	// proxyPeer: the connection came from one of trusted_proxies without
+	// a PROXY header naming the client, so the client is unknown and
+	// never local, whatever the proxy's own address.
+	proxyPeer bool
 }
 
 func (s *Server) connContext(ctx context.Context, c net.Conn) context.Context {
@@ -136,7 +140,7 @@ type connKey struct{}
 // check.
 func (cs *connState) setAddrs(remote, local netip.AddrPort) {
 	cs.client, cs.local = remote.Addr().Unmap(), local
-	cs.loopback = cs.client.IsLoopback()
+	cs.loopback = cs.client.IsLoopback() && !cs.proxyPeer
 }
 
 // fromLoopback reports whether the client connected from a loopback

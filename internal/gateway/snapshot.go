@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 
@@ -32,6 +33,8 @@ type Snapshot struct {
 	Warnings []string
 
 	set *site.Set
+	// proxies are trusted_proxies, parsed.
+	proxies []netip.Prefix
 	// tls is the listener config: its only job is GetConfigForClient.
 	// Being per snapshot, it also ties a connection to the snapshot that
 	// chose its site.
@@ -97,7 +100,7 @@ func BuildWith(cfg *config.Config, logger *slog.Logger, bo BuildOptions) (*Snaps
 		}
 		return nil, errors.Join(errs...)
 	}
-	s := &Snapshot{Config: cfg, Warnings: set.Warnings, set: set}
+	s := &Snapshot{Config: cfg, Warnings: set.Warnings, set: set, proxies: cfg.TrustedProxyPrefixes()}
 	for _, ss := range set.Sites {
 		gs, err := newSite(cfg, ss, certs[ss.Index], ticketKeys, logger)
 		if err != nil {
@@ -224,4 +227,16 @@ func loadServerCertificate(c config.Certificate) (tls.Certificate, error) {
 		return tc, fmt.Errorf("%w (password from %s)", err, c.PasswordFile)
 	}
 	return tc, err
+}
+
+// trustedProxy reports whether a connection from addr comes from one of
+// trusted_proxies.
+func (s *Snapshot) trustedProxy(addr netip.Addr) bool {
+	addr = addr.Unmap()
+	for _, p := range s.proxies {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }

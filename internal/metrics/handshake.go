@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/certgate/certgate/internal/proxyproto"
 )
 
 // Handshake failure reasons: the label values of handshake_failures_total.
@@ -32,11 +34,14 @@ const (
 	// ReasonClientCert: the client certificate was refused during the
 	// handshake itself.
 	ReasonClientCert = "client_cert"
+	// ReasonProxyProtocol: a connection from a trusted proxy did not start
+	// with a valid PROXY protocol header.
+	ReasonProxyProtocol = "proxy_protocol"
 	// ReasonOther is everything else.
 	ReasonOther = "other"
 )
 
-var handshakeReasons = []string{ReasonTimeout, ReasonClientClosed, ReasonNotTLS, ReasonClientAlert, ReasonProtocol, ReasonClientCert, ReasonOther}
+var handshakeReasons = []string{ReasonTimeout, ReasonClientClosed, ReasonNotTLS, ReasonClientAlert, ReasonProtocol, ReasonClientCert, ReasonProxyProtocol, ReasonOther}
 
 func knownReason(r string) bool { return slices.Contains(handshakeReasons, r) }
 
@@ -61,6 +66,9 @@ func HandshakeReason(err error) string {
 	var ne net.Error
 	if errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 		return ReasonTimeout
+	}
+	if errors.Is(err, proxyproto.ErrNoHeader) || errors.Is(err, proxyproto.ErrMalformed) {
+		return ReasonProxyProtocol
 	}
 	var rh tls.RecordHeaderError
 	if errors.As(err, &rh) {

@@ -10,7 +10,7 @@ const (
 	nameHandshakes    = "handshakes_total"
 	helpHandshakes    = "TLS handshakes completed, by site (chosen by SNI)."
 	nameHandshakeFail = "handshake_failures_total"
-	helpHandshakeFail = "TLS handshakes that failed, by reason (timeout, client_closed, not_tls, client_alert, protocol, client_cert, other)."
+	helpHandshakeFail = "TLS handshakes that failed, by reason (timeout, client_closed, not_tls, client_alert, protocol, client_cert, proxy_protocol, other)."
 	nameVerify        = "verify_duration_seconds"
 	helpVerify        = "Time to verify a presented client certificate chain, including revocation checks."
 	nameRevFetches    = "revocation_fetches_total"
