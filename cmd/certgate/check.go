@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -49,8 +50,13 @@ problem named by file, line and field.`,
 }
 
 func runCheck(out io.Writer, configPath string, asJSON, strict, noLint bool) error {
-	cfg, err := config.Load(configPath)
+	cfg, err := config.LoadPartial(configPath)
 	if err != nil {
+		if cfg != nil {
+			// The files the config names are checked too, so that
+			// one run lists every problem.
+			err = errors.Join(err, gateway.CheckFiles(cfg))
+		}
 		return err
 	}
 	// Build logs its findings; check reports them in the output instead.

@@ -127,6 +127,40 @@ func TestCheckCommand(t *testing.T) {
 			t.Errorf("err = %v, want one naming sites[0].client_auth.trust.roots", err)
 		}
 	})
+	t.Run("one run reports decode, validation and file problems", func(t *testing.T) {
+		bad := strings.Replace(fmt.Sprintf(checkYAML, maxBytes), "roots: roots.pem", "roots: nosuch.pem", 1)
+		bad = strings.Replace(bad, "upstream: echo\n    client_auth", "upstream: echo\n    frobnicate: 1\n    client_auth", 1)
+		bad = strings.Replace(bad, "client_cert: require", "client_cert: always", 1)
+		bad = strings.Replace(bad, "name: open", "name: open\n    default: maybe", 1)
+		write(bad)
+		defer write(fmt.Sprintf(checkYAML, maxBytes))
+		cmd := newRootCmd()
+		cmd.SetArgs([]string{"check", "-c", cfgPath})
+		cmd.SetOut(&strings.Builder{})
+		err := cmd.Execute()
+		if err == nil {
+			t.Fatal("check passed")
+		}
+		out := err.Error()
+		for _, want := range []string{
+			`sites[0]: unknown field "frobnicate"`,           // decode: key
+			"sites[1].default: want true or false",           // decode: type
+			"sites[0].locations[0].client_cert: must be one", // validation
+			"sites[0].client_auth.trust.roots: stat",         // file
+		} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+	})
+	t.Run("server certificate not covering a host", func(t *testing.T) {
+		write(strings.Replace(fmt.Sprintf(checkYAML, maxBytes), "hosts: [open.example.test]", "hosts: [open.example.test, other.example.test]", 1))
+		defer write(fmt.Sprintf(checkYAML, maxBytes))
+		code, out := exitCode(t, "check", "-c", cfgPath, "--no-lint")
+		if code != 0 || !strings.Contains(out, `does not cover host "other.example.test"`) || strings.Contains(out, `cover host "open.example.test"`) {
+			t.Errorf("exit %d, want 0 with a warning for other.example.test only:\n%s", code, out)
+		}
+	})
 	t.Run("strict fails on lint errors", func(t *testing.T) {
 		expired := pkitest.NewRoot(t, "Check Expired Root", pki.WithValidity(time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour)))
 		pkitest.WriteCerts(t, dir, "roots.pem", roots[0].Cert, expired.Cert)

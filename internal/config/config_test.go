@@ -812,9 +812,15 @@ func TestAliasBomb(t *testing.T) {
 	}
 	yaml := "sites:\n  - name: s\n    hosts: [" + strings.Join(items, ", ") + ", *" + prev + "]\n"
 	_, err := Parse([]byte(yaml), "bomb.yaml")
-	got := fieldErrors(t, err)
+	// The missing certificate and upstream are reported in the same run.
+	var got []string
+	for _, e := range fieldErrors(t, err) {
+		if strings.Contains(e, ".hosts[") {
+			got = append(got, e)
+		}
+	}
 	if len(got) != 10 {
-		t.Fatalf("got %d errors, want one per host entry:\n%s", len(got), strings.Join(got, "\n"))
+		t.Fatalf("got %d host errors, want one per host entry:\n%s", len(got), strings.Join(got, "\n"))
 	}
 	if want := `bomb.yaml:3: sites[0].hosts[9]: want a string (got a list)`; got[9] != want {
 		t.Errorf("got %q, want %q", got[9], want)

@@ -30,16 +30,72 @@ func Load(path string) (*Config, error) {
 // Parse is Load for bytes already in memory. name is used in error messages
 // and, like Load's path, as the base for relative paths in the config
 // (filepath.Dir(name)).
+//
+// Key and type problems do not hide the rest: the settings that did decode
+// are defaulted and validated too, and every problem is reported in one
+// run (a validation error on a field that already failed to decode is left
+// out, since it only repeats it).
 func Parse(data []byte, name string) (*Config, error) {
-	c, err := decode(data, name)
+	c, err := ParsePartial(data, name)
 	if err != nil {
 		return nil, err
 	}
-	c.ApplyDefaults()
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
 	return c, nil
+}
+
+// ParsePartial is Parse that also returns the config when it has problems,
+// as far as it could be decoded (nil only when the file is not a YAML
+// mapping at all): `certgate check` goes on to load the files it names and
+// reports those problems in the same run. A config with an error must not
+// be served.
+func ParsePartial(data []byte, name string) (*Config, error) {
+	c, derr := decode(data, name)
+	if c == nil {
+		return nil, derr
+	}
+	c.ApplyDefaults()
+	verr := c.Validate()
+	if derr == nil {
+		return c, verr
+	}
+	errs := unjoin(derr)
+	for _, e := range unjoin(verr) {
+		var fe *FieldError
+		if errors.As(e, &fe) && underAny(fe.Path, c.failed) {
+			continue
+		}
+		errs = append(errs, e)
+	}
+	return c, errors.Join(errs...)
+}
+
+// LoadPartial is ParsePartial for a file.
+func LoadPartial(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return ParsePartial(data, path)
+}
+
+func unjoin(err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+// underAny reports whether path is one of roots or inside one of them.
+func underAny(path string, roots []string) bool {
+	for _, r := range roots {
+		if path == r || strings.HasPrefix(path, r+".") || strings.HasPrefix(path, r+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 // Line is the line of path in the config file, or of its nearest ancestor
@@ -106,7 +162,17 @@ func decode(data []byte, name string) (*Config, error) {
 	w := &walker{file: name, lines: map[string]int{}, budget: maxNodes}
 	w.walk(root, reflect.TypeOf(Config{}), "")
 	if len(w.errs) > 0 {
-		return nil, errors.Join(w.errs...)
+		// What does decode, for the rest of the checks: a lenient decode
+		// skips unknown keys and leaves mistyped fields at their zero
+		// value. Its own errors repeat the walker's.
+		if w.budget < 0 {
+			return nil, errors.Join(w.errs...)
+		}
+		c := &Config{}
+		w.prune(root, map[*yaml.Node]bool{})
+		_ = root.Decode(c)
+		c.Path, c.lines, c.failed = name, w.lines, w.failed
+		return c, errors.Join(w.errs...)
 	}
 
 	// The walk found nothing wrong, so this strict decode is expected to
@@ -185,6 +251,10 @@ type walker struct {
 	lines  map[string]int
 	errs   []error
 	budget int
+	// What failed, for prune: keys (unknown, duplicate) and values.
+	badKeys   map[*yaml.Node]bool
+	badValues []*yaml.Node
+	failed    []string // paths of the values that failed
 }
 
 var (
@@ -194,6 +264,43 @@ var (
 
 func (w *walker) fail(n *yaml.Node, path string, err error) {
 	w.errs = append(w.errs, &FieldError{File: w.file, Line: n.Line, Path: path, Err: err})
+	if errors.Is(err, ErrUnknownField) || errors.Is(err, ErrDuplicateKey) {
+		if w.badKeys == nil {
+			w.badKeys = map[*yaml.Node]bool{}
+		}
+		w.badKeys[n] = true
+		return
+	}
+	w.badValues = append(w.badValues, n)
+	w.failed = append(w.failed, path)
+}
+
+// prune turns the tree into one that decodes: keys that failed are
+// removed with their values, values that failed become null (the field
+// keeps its default).
+func (w *walker) prune(n *yaml.Node, seen map[*yaml.Node]bool) {
+	for _, b := range w.badValues {
+		*b = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: b.Line, Column: b.Column}
+	}
+	w.badValues = nil
+	if n == nil || seen[n] {
+		return
+	}
+	seen[n] = true
+	if n.Kind == yaml.MappingNode {
+		kept := n.Content[:0]
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if w.badKeys[n.Content[i]] {
+				continue
+			}
+			kept = append(kept, n.Content[i], n.Content[i+1])
+		}
+		n.Content = kept
+	}
+	for _, c := range n.Content {
+		w.prune(c, seen)
+	}
+	w.prune(n.Alias, seen)
 }
 
 func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {

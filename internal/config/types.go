@@ -38,6 +38,8 @@ type Config struct {
 	// lines maps a field path ("sites[1].client_auth.trust.roots") to its
 	// line in Path, so that Validate errors can name it.
 	lines map[string]int
+	// failed are the paths whose values did not decode (ParsePartial).
+	failed []string
 	// defaulted makes ApplyDefaults run once, so that paths are never
 	// resolved twice.
 	defaulted bool

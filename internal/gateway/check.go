@@ -2,12 +2,16 @@ package gateway
 
 import (
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/certgate/certgate/internal/certfile"
+	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/verify"
 )
 
@@ -87,6 +91,7 @@ func Check(snap *Snapshot, at time.Time) *CheckReport {
 		if leaf := s.ServerCertificate(); leaf != nil {
 			ref := certRef(leaf)
 			sc.Server = &ref
+			r.Warnings = append(r.Warnings, uncoveredHosts(s.Name, leaf, s.Config.Hosts)...)
 		}
 		if l := s.Issuers; l != nil {
 			sc.IssuerList = ListRef{
@@ -184,4 +189,60 @@ func (r *CheckReport) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// CheckFiles loads the files a config names that Build would load first
+// (each site's server certificate and key, trust roots and intermediates,
+// issuer list source) with the same loaders, and returns every problem as
+// a field error. `certgate check` calls it when the config itself has
+// errors, so that one run reports decode, validation and file problems
+// together instead of one kind per run. A config that passed validation
+// goes through Build, which loads everything.
+func CheckFiles(cfg *config.Config) error {
+	var errs []error
+	for i := range cfg.Sites {
+		sc := &cfg.Sites[i]
+		p := "sites[" + strconv.Itoa(i) + "]"
+		if c := sc.Certificate; c.PFX != "" || (c.Cert != "" && c.Key != "") {
+			if _, err := loadServerCertificate(c); err != nil {
+				errs = append(errs, cfg.FieldErr(p+".certificate", err))
+			}
+		}
+		for _, f := range []struct {
+			path  string
+			paths config.Paths
+		}{
+			{p + ".client_auth.trust.roots", sc.ClientAuth.Trust.Roots},
+			{p + ".client_auth.trust.intermediates", sc.ClientAuth.Trust.Intermediates},
+			{p + ".client_auth.issuer_list.source", sc.ClientAuth.IssuerList.Source},
+		} {
+			if len(f.paths) == 0 || (f.path == p+".client_auth.issuer_list.source" && slices.Equal(f.paths, sc.ClientAuth.Trust.Roots)) {
+				continue
+			}
+			if _, err := certfile.LoadCertificates(f.paths...); err != nil {
+				errs = append(errs, cfg.FieldErr(f.path, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// uncoveredHosts names the hosts of a site its server certificate is not
+// valid for: browsers and curl would refuse the connection
+// (NET::ERR_CERT_COMMON_NAME_INVALID) before certgate sees a request. A
+// wildcard host needs a certificate valid for every name under it, so a
+// name under it is tried. crypto/x509 decides, as clients do.
+func uncoveredHosts(site string, leaf *x509.Certificate, hosts []string) []string {
+	var out []string
+	for _, h := range hosts {
+		name := h
+		if rest, ok := strings.CutPrefix(h, "*."); ok {
+			name = "certgate-check." + rest
+		}
+		if err := leaf.VerifyHostname(name); err != nil {
+			out = append(out, fmt.Sprintf("site %q: the server certificate %q does not cover host %q (its names: %s); clients will refuse the connection",
+				site, leaf.Subject, h, strings.Join(leaf.DNSNames, ", ")))
+		}
+	}
+	return out
 }
