@@ -1,6 +1,28 @@
-# Developer shortcuts. CI does not use this file (see .ci/).
+# Developer shortcuts. CI runs the same cross-build as `make release` (see .ci/run).
 
-.PHONY: bench bench-paired bench-proxied
+.PHONY: build release bench bench-paired bench-proxied
+
+# Version and commit stamped into the binary (certgate version).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+LDFLAGS := -s -w -X main.version=$(VERSION) -X main.commit=$(COMMIT)
+
+# build writes ./certgate for this machine.
+build:
+	go build -trimpath -ldflags "$(LDFLAGS)" -o certgate ./cmd/certgate
+
+# release cross-builds the platforms admins run certgate on (the doctor
+# commands included: IIS admins run them on Windows) into dist/, with
+# SHA-256 sums.
+RELEASE_PLATFORMS := linux/amd64 linux/arm64 windows/amd64 darwin/arm64
+release:
+	rm -rf dist && mkdir -p dist
+	for p in $(RELEASE_PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; ext=; [ $$os = windows ] && ext=.exe; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch go build -trimpath -ldflags "$(LDFLAGS)" \
+			-o dist/certgate-$(VERSION)-$$os-$$arch$$ext ./cmd/certgate || exit 1; \
+	done
+	cd dist && sha256sum certgate-* > SHA256SUMS
 
 # bench runs ../shared/bench (nginx, HAProxy, raw Go and certgate side by side) with a
 # 1-entry and a 1,000,001-entry CRL and writes the tables into docs/benchmarks.md.

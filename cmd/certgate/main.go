@@ -40,7 +40,9 @@ func newRootCmd() *cobra.Command {
 		newMapCmd(),
 		newLogsCmd(),
 		newImportCmd(),
+		newVersionCmd(),
 	)
+	root.Version = currentBuild().Version
 	return root
 }
 

@@ -145,6 +145,57 @@ func TestPKICLI(t *testing.T) {
 		if err != nil || sc.Number.Int64() != crl.Number.Int64()+1 || !sc.NextUpdate.Before(time.Now()) || !sc.ThisUpdate.Before(sc.NextUpdate) {
 			t.Errorf("stale CRL number %v (first %v) this %v next %v err %v", sc.Number, crl.Number, sc.ThisUpdate, sc.NextUpdate, err)
 		}
+		// The next CRL, issued without --revoke, still lists the three
+		// earlier revocations, with their first dates.
+		if len(sc.RevokedCertificateEntries) != 3 || !sc.RevokedCertificateEntries[0].RevocationTime.Equal(e[0].RevocationTime) {
+			t.Errorf("next CRL lists %d entries, want the 3 earlier revocations with their dates", len(sc.RevokedCertificateEntries))
+		}
+	})
+	t.Run("crl keeps earlier revocations and a delta never overwrites its base", func(t *testing.T) {
+		read := func(path string) *x509.RevocationList {
+			t.Helper()
+			der, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			crl, err := x509.ParseRevocationList(der)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return crl
+		}
+		serials := func(crl *x509.RevocationList) (out []int64) {
+			for _, e := range crl.RevokedCertificateEntries {
+				out = append(out, e.SerialNumber.Int64())
+			}
+			return out
+		}
+		mustCLI(t, "pki", "crl", "--dir", dir, "--ca", "sub1", "--revoke", "0x10")
+		mustCLI(t, "pki", "crl", "--dir", dir, "--ca", "sub1", "--revoke", "0x11")
+		base := read(p("sub1.crl"))
+		if got := serials(base); !slices.Equal(got, []int64{16, 17}) {
+			t.Fatalf("second full CRL lists %v, want [16 17]", got)
+		}
+		baseBytes, _ := os.ReadFile(p("sub1.crl"))
+		mustCLI(t, "pki", "crl", "--dir", dir, "--ca", "sub1", "--delta-base", base.Number.String(), "--revoke", "0x12")
+		delta := read(p("sub1-delta.crl"))
+		if got := serials(delta); !slices.Equal(got, []int64{18}) {
+			t.Errorf("delta CRL lists %v, want only what changed since the base: [18]", got)
+		}
+		if now, _ := os.ReadFile(p("sub1.crl")); !bytes.Equal(now, baseBytes) {
+			t.Error("the delta CRL changed the base CRL file")
+		}
+		if code, _ := exitCode(t, "pki", "crl", "--dir", dir, "--ca", "sub1", "--delta-base", base.Number.String(), "--out", p("sub1.crl")); code == 0 {
+			t.Error("a delta written over the base CRL was accepted")
+		}
+		if now, _ := os.ReadFile(p("sub1.crl")); !bytes.Equal(now, baseBytes) {
+			t.Error("the refused delta changed the base CRL file")
+		}
+		// The next full CRL has everything, the delta's revocation too.
+		mustCLI(t, "pki", "crl", "--dir", dir, "--ca", "sub1")
+		if got := serials(read(p("sub1.crl"))); !slices.Equal(got, []int64{16, 17, 18}) {
+			t.Errorf("next full CRL lists %v, want [16 17 18]", got)
+		}
 	})
 	t.Run("errors name the flag or file", func(t *testing.T) {
 		tests := []struct {

@@ -3,6 +3,7 @@ package pki
 import (
 	"bytes"
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -11,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Store is a directory of PEM files as `certgate pki` lays it out:
@@ -20,6 +22,8 @@ import (
 //	NAME-chain.pem  certificate + intermediates, no root (leaves and intermediates)
 //	NAME.p12        PKCS#12 for browsers (leaves, on request; 0600)
 //	NAME.crlnumber  last CRL number issued by CA NAME
+//	NAME.revoked    every certificate CA NAME has revoked (serial, date,
+//	                reason, number of the first CRL listing it)
 //
 // CAs are referred to by base name. Parents are found by scanning the
 // directory for the issuing CA certificate, so intermediates can be
@@ -317,16 +321,7 @@ func (s Store) CRL(r CRLRequest) (*x509.RevocationList, []Written, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("create crl: %w", err)
 	}
-	var entries []Revoked
-	for _, arg := range r.Revoke {
-		e, err := s.ResolveRevoke(ca, arg)
-		if err != nil {
-			return nil, nil, fmt.Errorf("create crl: %w", err)
-		}
-		e.Reason = r.Reason
-		entries = append(entries, e)
-	}
-	numPath := s.path(caName, ".crlnumber")
+	numPath, dbPath := s.path(caName, ".crlnumber"), s.path(caName, ".revoked")
 	if o.Number == 0 {
 		last, err := readCRLNumber(numPath)
 		if err != nil {
@@ -334,8 +329,43 @@ func (s Store) CRL(r CRLRequest) (*x509.RevocationList, []Written, error) {
 		}
 		o.Number = last + 1
 	}
+	// A CA's revocations are permanent (RFC 5280 section 3.3): the next
+	// CRL lists the earlier ones too, so they are kept in NAME.revoked.
+	db, err := readRevokedDB(dbPath)
+	if err != nil {
+		return nil, nil, fmt.Errorf("create crl: %w", err)
+	}
+	for _, arg := range r.Revoke {
+		e, err := s.ResolveRevoke(ca, arg)
+		if err != nil {
+			return nil, nil, fmt.Errorf("create crl: %w", err)
+		}
+		e.Reason = r.Reason
+		if e.At.IsZero() {
+			// Recorded now, so that later CRLs keep the same date.
+			e.At = time.Now().UTC().Truncate(time.Second)
+		}
+		db = db.add(e, o.Number)
+	}
+	var entries []Revoked
+	for _, e := range db {
+		// A delta CRL lists what changed since its base (RFC 5280
+		// section 5.2.4); a full CRL lists everything.
+		if !o.Delta || e.number > o.BaseNumber {
+			entries = append(entries, e.Revoked)
+		}
+	}
+	base := s.path(caName, ".crl")
 	if out == "" {
-		out = s.path(caName, ".crl")
+		out = base
+		if o.Delta {
+			out = s.path(caName, "-delta.crl")
+		}
+	}
+	if o.Delta {
+		if err := refuseOverwriteBase(out); err != nil {
+			return nil, nil, fmt.Errorf("create delta crl: %w", err)
+		}
 	}
 	der, err := ca.CRL(entries, o)
 	if err != nil {
@@ -352,7 +382,92 @@ func (s Store) CRL(r CRLRequest) (*x509.RevocationList, []Written, error) {
 	if err := writeFile(numPath, []byte(strconv.FormatInt(o.Number, 10)+"\n"), certFileMode); err != nil {
 		return crl, w, fmt.Errorf("create crl: %w", err)
 	}
-	return crl, append(w, Written{numPath, "last CRL number"}), nil
+	w = append(w, Written{numPath, "last CRL number"})
+	if err := writeFile(dbPath, db.encode(), certFileMode); err != nil {
+		return crl, w, fmt.Errorf("create crl: %w", err)
+	}
+	return crl, append(w, Written{dbPath, fmt.Sprintf("%d revocation(s) of %s", len(db), caName)}), nil
+}
+
+// refuseOverwriteBase fails when path holds a full CRL: a delta CRL
+// written over its base would leave relying parties without the base.
+func refuseOverwriteBase(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil // nothing there (or unreadable: the write reports it)
+	}
+	if b, _ := pem.Decode(data); b != nil {
+		data = b.Bytes
+	}
+	crl, err := x509.ParseRevocationList(data)
+	if err != nil {
+		return nil
+	}
+	if _, isDelta, _ := DeltaCRLBase(crl); !isDelta {
+		return fmt.Errorf("%s holds the base CRL (number %v); write the delta CRL to another file with --out", path, crl.Number)
+	}
+	return nil
+}
+
+// revokedEntry is one line of NAME.revoked.
+type revokedEntry struct {
+	Revoked
+	number int64 // the first CRL that listed it
+}
+
+type revokedDB []revokedEntry
+
+// add records e unless its serial is already revoked (the first
+// revocation date and reason stand).
+func (db revokedDB) add(e Revoked, number int64) revokedDB {
+	for _, have := range db {
+		if have.Serial.Cmp(e.Serial) == 0 {
+			return db
+		}
+	}
+	return append(db, revokedEntry{Revoked: e, number: number})
+}
+
+// encode writes one line per entry: serial (hex), revocation time (RFC
+// 3339), reason code, CRL number.
+func (db revokedDB) encode() []byte {
+	var b bytes.Buffer
+	b.WriteString("# serial(hex) revoked-at reason first-crl-number; written by certgate pki crl\n")
+	for _, e := range db {
+		fmt.Fprintf(&b, "%s %s %d %d\n", e.Serial.Text(16), e.At.UTC().Format(time.RFC3339), e.Reason, e.number)
+	}
+	return b.Bytes()
+}
+
+func readRevokedDB(path string) (revokedDB, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read revocations: %w", err)
+	}
+	var db revokedDB
+	for i, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		bad := fmt.Errorf("read revocations %s: line %d: %w: want \"serial-hex RFC3339-time reason crl-number\" (got %q)", path, i+1, ErrInvalidOption, line)
+		f := strings.Fields(line)
+		if len(f) != 4 {
+			return nil, bad
+		}
+		serial, ok := new(big.Int).SetString(f[0], 16)
+		at, terr := time.Parse(time.RFC3339, f[1])
+		reason, rerr := strconv.Atoi(f[2])
+		number, nerr := strconv.ParseInt(f[3], 10, 64)
+		if !ok || terr != nil || rerr != nil || nerr != nil {
+			return nil, bad
+		}
+		db = append(db, revokedEntry{Revoked: Revoked{Serial: serial, At: at, Reason: reason}, number: number})
+	}
+	return db, nil
 }
 
 func readCRLNumber(path string) (int64, error) {
