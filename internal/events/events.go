@@ -287,3 +287,14 @@ func CertNearExpiry(l *slog.Logger, kind, site string, c *x509.Certificate, now 
 		slog.Duration("remaining", left.Truncate(time.Second)),
 	}, extra)
 }
+
+// JSONDurations is the slog.HandlerOptions.ReplaceAttr of the JSON event
+// log: durations are written as the text format writes them ("1.5s",
+// "240h0m0s") instead of slog's integer nanoseconds, which read as absurd
+// numbers in a log viewer and carry no unit.
+func JSONDurations(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		return slog.String(a.Key, a.Value.Duration().String())
+	}
+	return a
+}

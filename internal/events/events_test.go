@@ -27,7 +27,7 @@ var now = time.Date(2026, 11, 23, 18, 0, 0, 0, time.UTC)
 func capture(t *testing.T) (*slog.Logger, func() []map[string]any) {
 	t.Helper()
 	var buf bytes.Buffer
-	l := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	l := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug, ReplaceAttr: events.JSONDurations}))
 	return l, func() []map[string]any {
 		t.Helper()
 		var out []map[string]any
@@ -244,13 +244,13 @@ func TestOperatorWarnings(t *testing.T) {
 		{"crl near next update", func(l *slog.Logger) {
 			events.CRLNearNextUpdate(l, "/etc/certgate/root.crl", now.Add(90*time.Minute), now)
 		},
-			"WARN", events.EventCRLNearNextUpdate, map[string]any{"source": "/etc/certgate/root.crl", "remaining": float64(90 * time.Minute), "next_update": "2026-11-23T19:30:00Z"}},
+			"WARN", events.EventCRLNearNextUpdate, map[string]any{"source": "/etc/certgate/root.crl", "remaining": "1h30m0s", "next_update": "2026-11-23T19:30:00Z"}},
 		{"crl past next update", func(l *slog.Logger) {
 			events.CRLNearNextUpdate(l, "/etc/certgate/root.crl", now.Add(-time.Minute), now)
 		},
 			"ERROR", events.EventCRLNearNextUpdate, map[string]any{"msg": "crl past its next update"}},
 		{"server cert near expiry", func(l *slog.Logger) { events.CertNearExpiry(l, "server", "portal", server.Cert, now) },
-			"WARN", events.EventCertNearExpiry, map[string]any{"kind": "server", "site": "portal", "cert.sha256": verify.Fingerprint(server.Cert), "remaining": float64(10 * 24 * time.Hour)}},
+			"WARN", events.EventCertNearExpiry, map[string]any{"kind": "server", "site": "portal", "cert.sha256": verify.Fingerprint(server.Cert), "remaining": "240h0m0s"}},
 		{"ca expired", func(l *slog.Logger) {
 			events.CertNearExpiry(l, "ca", "portal", f.root.Cert, f.root.Cert.NotAfter.Add(time.Hour))
 		},

@@ -4,6 +4,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -319,5 +320,27 @@ func TestEventVerifyWarning(t *testing.T) {
 	})
 	if w, _ := e["warning"].(string); !strings.Contains(w, "on_unavailable is allow") {
 		t.Errorf("warning = %q", w)
+	}
+}
+
+// TestJSONEventDurations: the JSON event log of `certgate serve` writes
+// durations as strings with their unit, not as integer nanoseconds.
+func TestJSONEventDurations(t *testing.T) {
+	dir := t.TempDir()
+	cfg := loadConfig(t, dir, "log: {format: json, file: events.log}\nsites:\n  - {name: a, hosts: [a.example.test], certificate: {cert: s.pem, key: s.key}, upstream: echo}\n")
+	logger, closeFn, err := NewLogger(cfg, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger.Warn("x", slog.Duration("remaining", 36*time.Hour), slog.Group("g", slog.Duration("retry_in", 1500*time.Millisecond)))
+	if err := closeFn(); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "events.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := string(data); !strings.Contains(s, `"remaining":"36h0m0s"`) || !strings.Contains(s, `"retry_in":"1.5s"`) {
+		t.Errorf("event line %s: want durations as strings", s)
 	}
 }

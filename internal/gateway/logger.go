@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/events"
 )
 
 // NewLogger builds the event logger described by cfg.Log: text or JSON, at
@@ -27,6 +28,7 @@ func NewLogger(cfg *config.Config, stderr io.Writer) (*slog.Logger, func() error
 	opts := &slog.HandlerOptions{Level: level}
 	var h slog.Handler = slog.NewTextHandler(w, opts)
 	if cfg.Log.Format == config.LogJSON {
+		opts.ReplaceAttr = events.JSONDurations
 		h = slog.NewJSONHandler(w, opts)
 	}
 	return slog.New(h), closeFn, nil
