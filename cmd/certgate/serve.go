@@ -55,7 +55,15 @@ func runServe(ctx context.Context, configPath string) error {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	svc, err := gateway.NewService(cfg, gateway.ServiceOptions{Version: buildVersion(), Reload: hup})
+	// Under systemd socket activation the sockets come from the service
+	// manager and outlive this process (zero-downtime restarts, see
+	// docs/operations.md); listen and admin.listen are then not opened.
+	act, err := gateway.SystemdListeners()
+	if err != nil {
+		return err
+	}
+	svc, err := gateway.NewService(cfg, gateway.ServiceOptions{Version: buildVersion(), Reload: hup,
+		Listener: act.HTTPS, AdminListener: act.Admin})
 	if err != nil {
 		return err
 	}

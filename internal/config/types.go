@@ -28,6 +28,9 @@ type Config struct {
 	// SessionTickets shares TLS session-ticket keys between instances
 	// (nginx ssl_session_ticket_key).
 	SessionTickets SessionTickets `yaml:"session_tickets"`
+	// ReusePort opens listen and admin.listen with SO_REUSEPORT, so that
+	// a new process can bind them while the old one drains.
+	ReusePort bool `yaml:"reuse_port"`
 	// Reload configures reloading on file changes.
 	Reload Reload `yaml:"reload"`
 	Sites  []Site `yaml:"sites"`

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/certgate/certgate/internal/events"
@@ -24,31 +25,55 @@ import (
 // ReadHeaderTimeout), ties each connection to the snapshot current at
 // accept time, and lets a garbage or stalled client fail alone: the accept
 // loop never waits for a handshake.
+//
+// Close is graceful: it stops accepting, then lets the handshakes in
+// progress finish (for up to closeGrace) and hands their connections to
+// http.Server, which serves the request under way and closes them. A
+// client whose connection the kernel had already queued is therefore
+// served, not reset, when the process shuts down; with a socket passed by
+// systemd the next process takes the connections queued after the close.
 type handshakeListener struct {
 	net.Listener
 	srv   *Server
 	ready chan *tls.Conn
-	ctx   context.Context // canceled by Close: aborts handshakes in progress
+	ctx   context.Context // canceled to abort handshakes in progress
 	stop  context.CancelFunc
+
+	inflight  sync.WaitGroup // handshakes started and not yet handed over
+	pending   atomic.Int64   // the same count, readable (Server.Shutdown)
+	loopDone  chan struct{}  // closed when the accept loop has returned
+	stopOnce  sync.Once
+	stopErr   error
+	closeOnce sync.Once
+	drained   chan struct{} // closed once Close has run and inflight is zero
 
 	mu  sync.Mutex
 	err error // the accept loop's terminal error
 }
 
+// closeGrace bounds how long Close lets handshakes in progress finish
+// (a legitimate one takes milliseconds) before aborting the rest.
+const closeGrace = 2 * time.Second
+
 func newHandshakeListener(ln net.Listener, srv *Server) *handshakeListener {
 	ctx, stop := context.WithCancel(context.Background())
-	l := &handshakeListener{Listener: ln, srv: srv, ready: make(chan *tls.Conn), ctx: ctx, stop: stop}
+	l := &handshakeListener{Listener: ln, srv: srv, ready: make(chan *tls.Conn), ctx: ctx, stop: stop,
+		drained: make(chan struct{}), loopDone: make(chan struct{})}
 	go l.acceptLoop()
 	return l
 }
 
 func (l *handshakeListener) acceptLoop() {
+	// Close waits for this before waiting for the handshakes: every
+	// inflight.Add happens in this goroutine.
+	defer close(l.loopDone)
 	var backoff time.Duration
 	for {
 		raw, err := l.Listener.Accept()
 		if err != nil {
 			if l.ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
-				l.fail(net.ErrClosed)
+				// Closed (Close drains the handshakes in progress) or
+				// aborted.
 				return
 			}
 			// Out of file descriptors and the like: back off and retry,
@@ -68,7 +93,13 @@ func (l *handshakeListener) acceptLoop() {
 			return
 		}
 		backoff = 0
-		go l.handshake(raw)
+		l.inflight.Add(1)
+		l.pending.Add(1)
+		go func() {
+			defer l.inflight.Done()
+			defer l.pending.Add(-1)
+			l.handshake(raw)
+		}()
 	}
 }
 
@@ -220,11 +251,33 @@ func looksLikeHTTP(hdr [5]byte) bool {
 	return false
 }
 
+// stopAccepting closes the TCP listener: no new connection is accepted
+// (with an inherited socket the kernel queues them for the next process),
+// while Accept still returns the connections whose handshakes are under
+// way.
+func (l *handshakeListener) stopAccepting() error {
+	l.stopOnce.Do(func() { l.stopErr = l.Listener.Close() })
+	return l.stopErr
+}
+
+// quiet reports whether the accept loop has stopped and every handshake
+// it started has been handed over or has failed.
+func (l *handshakeListener) quiet() bool {
+	select {
+	case <-l.loopDone:
+		return l.pending.Load() == 0
+	default:
+		return false
+	}
+}
+
 // Accept returns the next connection whose handshake succeeded.
 func (l *handshakeListener) Accept() (net.Conn, error) {
 	select {
 	case tc := <-l.ready:
 		return tc, nil
+	case <-l.drained:
+		return nil, net.ErrClosed
 	case <-l.ctx.Done():
 		l.mu.Lock()
 		defer l.mu.Unlock()
@@ -235,8 +288,28 @@ func (l *handshakeListener) Accept() (net.Conn, error) {
 	}
 }
 
-// Close stops accepting and aborts handshakes in progress.
+// Close stops accepting; handshakes in progress finish within closeGrace
+// and their connections are still returned by Accept, which then reports
+// net.ErrClosed.
 func (l *handshakeListener) Close() error {
-	l.stop()
-	return l.Listener.Close()
+	err := l.stopAccepting()
+	l.closeOnce.Do(func() {
+		go func() {
+			done := make(chan struct{})
+			go func() {
+				<-l.loopDone
+				l.inflight.Wait()
+				close(done)
+			}()
+			select {
+			case <-done:
+			case <-time.After(closeGrace):
+				l.stop() // abort what is left; those goroutines end at once
+				<-done
+			}
+			close(l.drained)
+			l.stop() // releases the context; nothing is left to abort
+		}()
+	})
+	return err
 }

@@ -151,6 +151,7 @@ func (r *Reloader) notApplied(old, cfg *config.Config) {
 	warn("timeouts.read_header", old.Timeouts.ReadHeader.String(), cfg.Timeouts.ReadHeader.String())
 	warn("timeouts.idle", old.Timeouts.Idle.String(), cfg.Timeouts.Idle.String())
 	warn("reload.watch", strconv.FormatBool(old.Reload.Watch), strconv.FormatBool(cfg.Reload.Watch))
+	warn("reuse_port", strconv.FormatBool(old.ReusePort), strconv.FormatBool(cfg.ReusePort))
 }
 
 // CRLWarning is how close to nextUpdate a local CRL file is logged

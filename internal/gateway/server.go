@@ -44,6 +44,13 @@ type Server struct {
 	reqPrefix uint64
 	reqSeq    atomic.Uint64
 	http      *http.Server
+
+	// hl is the handshake listener of Serve; fresh counts connections
+	// handed to http.Server whose first request has not been read yet
+	// (freshConns holds them): Shutdown waits for both to settle.
+	hl         atomic.Pointer[handshakeListener]
+	fresh      atomic.Int64
+	freshConns sync.Map // net.Conn -> struct{}
 }
 
 // NewServer returns a Server serving snap. logger receives the event log.
@@ -62,6 +69,7 @@ func NewServer(snap *Snapshot, logger *slog.Logger, opts Options) *Server {
 		ReadHeaderTimeout: t.ReadHeader,
 		IdleTimeout:       t.Idle,
 		ConnContext:       s.connContext,
+		ConnState:         s.trackFresh,
 		// net/http logs protocol errors from clients (bad requests, h2
 		// framing); they are client mistakes, so Debug.
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
@@ -81,12 +89,44 @@ func (s *Server) Swap(next *Snapshot) (prev *Snapshot) { return s.snap.Swap(next
 // returns http.ErrServerClosed after Shutdown or Close.
 func (s *Server) Serve(ln net.Listener) error {
 	hl := newHandshakeListener(ln, s)
+	s.hl.Store(hl)
 	return s.http.Serve(hl)
 }
 
-// Shutdown stops accepting, aborts handshakes in progress and waits for
-// active requests to finish, or for ctx to end.
-func (s *Server) Shutdown(ctx context.Context) error { return s.http.Shutdown(ctx) }
+// trackFresh is http.Server.ConnState: it counts connections between
+// their hand-over (StateNew) and their first request (or their end).
+func (s *Server) trackFresh(c net.Conn, state http.ConnState) {
+	if state == http.StateNew {
+		s.freshConns.Store(c, struct{}{})
+		s.fresh.Add(1)
+		return
+	}
+	if _, ok := s.freshConns.LoadAndDelete(c); ok {
+		s.fresh.Add(-1)
+	}
+}
+
+// drainGrace bounds how long Shutdown waits, after it stopped accepting,
+// for accepted connections to send their first request.
+const drainGrace = 2 * time.Second
+
+// Shutdown stops accepting, lets the handshakes in progress finish and
+// the connections just accepted send their first request (for up to
+// drainGrace), then waits for active requests to finish, or for ctx to
+// end. The wait matters because net/http drops, unanswered, a request it
+// reads once its own Shutdown has begun: without it a client whose
+// connection was accepted just before the signal would see the
+// connection closed instead of an answer.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if hl := s.hl.Load(); hl != nil {
+		_ = hl.stopAccepting()
+		deadline := time.Now().Add(drainGrace)
+		for !(hl.quiet() && s.fresh.Load() == 0) && time.Now().Before(deadline) && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	return s.http.Shutdown(ctx)
+}
 
 // Close closes the listener and every connection at once.
 func (s *Server) Close() error { return s.http.Close() }

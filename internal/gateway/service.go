@@ -34,8 +34,12 @@ type ServiceOptions struct {
 	// the Go runtime collectors.
 	Metrics *metrics.Metrics
 	// Listener, when set, is served instead of listening on cfg.listen
-	// (`certgate demo` picks a free port itself). The Service closes it.
+	// (`certgate demo` picks a free port itself; `certgate serve` passes
+	// a socket-activated one). The Service closes it.
 	Listener net.Listener
+	// AdminListener, when set, is the admin listener instead of
+	// cfg.admin.listen (socket activation). The Service closes it.
+	AdminListener net.Listener
 	// Now is the clock for certificate verification and expiry warnings;
 	// default time.Now.
 	Now func() time.Time
@@ -88,7 +92,7 @@ type Service struct {
 // everything opened so far is closed again.
 func NewService(cfg *config.Config, o ServiceOptions) (_ *Service, err error) {
 	s := &Service{cfg: cfg, logger: o.Logger, closeLog: func() error { return nil }, metrics: o.Metrics,
-		ln: o.Listener, signals: o.Reload, every: o.DeadlineInterval, version: o.Version, done: make(chan struct{})}
+		ln: o.Listener, adminLn: o.AdminListener, signals: o.Reload, every: o.DeadlineInterval, version: o.Version, done: make(chan struct{})}
 	var cleanup []func()
 	defer func() {
 		if err != nil {
@@ -99,6 +103,9 @@ func NewService(cfg *config.Config, o ServiceOptions) (_ *Service, err error) {
 	}()
 	if s.ln != nil {
 		cleanup = append(cleanup, func() { s.ln.Close() })
+	}
+	if s.adminLn != nil {
+		cleanup = append(cleanup, func() { s.adminLn.Close() })
 	}
 	if s.logger == nil {
 		stderr := o.Stderr
@@ -129,7 +136,7 @@ func NewService(cfg *config.Config, o ServiceOptions) (_ *Service, err error) {
 	}
 	cleanup = append(cleanup, func() { _ = logs.Close() })
 	if s.ln == nil {
-		if s.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		if s.ln, err = listenTCP(cfg.Listen, cfg.ReusePort); err != nil {
 			return nil, cfg.FieldErr("listen", err)
 		}
 		cleanup = append(cleanup, func() { s.ln.Close() })
@@ -138,9 +145,12 @@ func NewService(cfg *config.Config, o ServiceOptions) (_ *Service, err error) {
 	s.srv = NewServer(snap, s.logger, Options{Now: o.Now, Hooks: chainHooks(s.obs.Hooks(), o.Hooks)})
 	s.reloader = NewReloader(ReloaderOptions{Path: cfg.Path, Server: s.srv, Observer: s.obs,
 		Metrics: s.metrics, Logger: s.logger, Now: o.Now, AccessLogs: logOpts, Build: build})
-	if cfg.Admin.Listen != config.AdminOff {
-		if s.adminLn, err = net.Listen("tcp", cfg.Admin.Listen); err != nil {
-			return nil, cfg.FieldErr("admin.listen", err)
+	if s.adminLn != nil || cfg.Admin.Listen != config.AdminOff {
+		if s.adminLn == nil {
+			if s.adminLn, err = listenTCP(cfg.Admin.Listen, cfg.ReusePort); err != nil {
+				return nil, cfg.FieldErr("admin.listen", err)
+			}
+			cleanup = append(cleanup, func() { s.adminLn.Close() })
 		}
 		s.admin = &http.Server{
 			Handler: NewAdminHandler(AdminOptions{Metrics: s.metrics, Reload: s.Reload, Pprof: cfg.Admin.Pprof, Ready: func() error {
