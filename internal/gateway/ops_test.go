@@ -81,7 +81,7 @@ type observed struct {
 
 // writeCRLs writes current CRLs of both client CAs into dir/crls, the
 // issuing CA's revoking revoked.
-func writeCRLs(t *testing.T, dir string, p *testPKI, revoked ...*x509.Certificate) {
+func writeCRLs(t testing.TB, dir string, p *testPKI, revoked ...*x509.Certificate) {
 	t.Helper()
 	crls := filepath.Join(dir, "crls")
 	if err := os.MkdirAll(crls, 0o755); err != nil {
