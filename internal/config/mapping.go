@@ -1,5 +1,7 @@
 package config
 
+import "time"
+
 // Mapping is a site's certificate-to-user mapping (issue 4), evaluated after
 // the client certificate verified. Rule kinds run in a fixed order, the way
 // IIS consults its one-to-one mappings before many-to-one rules and Active
@@ -23,6 +25,51 @@ type Mapping struct {
 	OneToOne  []OneToOne  `yaml:"one_to_one"`
 	ManyToOne []ManyToOne `yaml:"many_to_one"`
 	UPN       UPNMapping  `yaml:"upn"`
+	// Directory looks the certificate's account up in Active Directory (or
+	// any LDAP directory) the way a domain controller does since
+	// KB5014754. Evaluated after many_to_one and before upn.
+	Directory *Directory `yaml:"directory"`
+}
+
+// Directory is the mapping.directory block: where the directory is, how to
+// bind, which lookup methods to use, and how long to trust an answer.
+type Directory struct {
+	// URL is ldaps://host[:port], or ldap://host[:port] with StartTLS
+	// (always required: certgate never binds in clear).
+	URL string `yaml:"url"`
+	// CA is a PEM file of the CA certificates the directory's certificate
+	// must chain to; empty means the system roots.
+	CA string `yaml:"ca"`
+	// ServerName is the name the directory's certificate must carry when
+	// it is not the URL's host.
+	ServerName   string `yaml:"server_name"`
+	BindDN       string `yaml:"bind_dn"`
+	PasswordFile string `yaml:"password_file"`
+	BaseDN       string `yaml:"base_dn"`
+	// Timeout bounds one whole lookup; DialTimeout connecting, TLS and
+	// bind. Defaults 3s and 2s.
+	Timeout     time.Duration `yaml:"timeout"`
+	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// Pool is the number of idle connections kept (default 4).
+	Pool  int            `yaml:"pool"`
+	Cache DirectoryCache `yaml:"cache"`
+	// Methods is the lookup order: sid, issuer_serial, ski, sha1_pukey
+	// (strong), upn, issuer_subject, subject, rfc822 (weak). Default: the
+	// strong ones.
+	Methods []string `yaml:"methods"`
+	// AllowWeak permits the weak methods (KB5014754 refuses them).
+	AllowWeak bool `yaml:"allow_weak"`
+	// GroupDepth bounds the nested-group walk on servers without
+	// LDAP_MATCHING_RULE_IN_CHAIN (default 8).
+	GroupDepth int `yaml:"group_depth"`
+}
+
+// DirectoryCache is the per-certificate result cache of mapping.directory.
+type DirectoryCache struct {
+	TTL          time.Duration `yaml:"ttl"`            // default 5m
+	NegativeTTL  time.Duration `yaml:"negative_ttl"`   // default 1m
+	StaleIfError time.Duration `yaml:"stale_if_error"` // default 0: off
+	Size         int           `yaml:"size"`           // default 10000
 }
 
 // OneToOne maps exactly one certificate to a user. As in IIS, a renewed

@@ -6,7 +6,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
+	"net/url"
+
+	"github.com/certgate/certgate/internal/directory"
 	"github.com/certgate/certgate/internal/mapping"
 	"github.com/certgate/certgate/internal/mapping/pattern"
 )
@@ -30,6 +34,86 @@ func (m *Mapping) applyDefaults(resolve func(string) string) {
 			m.UPN.Issuers[i] = resolve(e)
 		}
 	}
+	if d := m.Directory; d != nil {
+		d.CA = resolve(d.CA)
+		d.PasswordFile = resolve(d.PasswordFile)
+		def := func(v *time.Duration, x time.Duration) {
+			if *v == 0 {
+				*v = x
+			}
+		}
+		def(&d.Timeout, 3*time.Second)
+		def(&d.DialTimeout, 2*time.Second)
+		def(&d.Cache.TTL, 5*time.Minute)
+		def(&d.Cache.NegativeTTL, time.Minute)
+		if d.Pool == 0 {
+			d.Pool = 4
+		}
+		if d.Cache.Size == 0 {
+			d.Cache.Size = 10000
+		}
+		if d.GroupDepth == 0 {
+			d.GroupDepth = 8
+		}
+		if len(d.Methods) == 0 {
+			for _, dm := range directory.DefaultMethods {
+				// The SID is a name the CA wrote: it counts only from the
+				// CAs of upn.issuers, so without them it is left out.
+				if dm == directory.MethodSID && len(m.UPN.Issuers) == 0 {
+					continue
+				}
+				d.Methods = append(d.Methods, string(dm))
+			}
+		}
+	}
+}
+
+// validateDirectory checks mapping.directory; the engine (directory.New)
+// repeats the checks that make it work, these add the paths.
+func (d *Directory) validate(p string, upn UPNMapping, add func(path string, err error)) {
+	addf := func(q, format string, args ...any) { add(q, fmt.Errorf(format, args...)) }
+	switch u, err := url.Parse(d.URL); {
+	case d.URL == "":
+		addf(p+".url", "required: ldaps://host[:port], or ldap://host[:port] (StartTLS is always used)")
+	case err != nil || (u.Scheme != "ldap" && u.Scheme != "ldaps") || u.Host == "":
+		addf(p+".url", "%q: want ldaps://host[:port] or ldap://host[:port] (StartTLS)", d.URL)
+	}
+	if d.BaseDN == "" {
+		addf(p+".base_dn", "required: where accounts are searched (dc=corp,dc=example)")
+	}
+	if (d.BindDN == "") != (d.PasswordFile == "") {
+		addf(p+".password_file", "bind_dn and password_file go together (both empty binds anonymously)")
+	}
+	for _, x := range []struct {
+		name string
+		v    time.Duration
+	}{{"timeout", d.Timeout}, {"dial_timeout", d.DialTimeout}, {"cache.ttl", d.Cache.TTL}, {"cache.negative_ttl", d.Cache.NegativeTTL}} {
+		if x.v < 0 {
+			addf(p+"."+x.name, "must be > 0")
+		}
+	}
+	if d.Cache.StaleIfError < 0 {
+		addf(p+".cache.stale_if_error", "must be >= 0")
+	}
+	if d.Pool < 0 || d.Cache.Size < 0 || d.GroupDepth < 0 {
+		addf(p, "pool, cache.size and group_depth must be > 0")
+	}
+	seen := map[string]bool{}
+	for i, m := range d.Methods {
+		q := p + ".methods[" + strconv.Itoa(i) + "]"
+		dm := directory.Method(m)
+		switch {
+		case !dm.Known():
+			addf(q, "unknown method %q (want one of sid, issuer_serial, ski, sha1_pukey, upn, issuer_subject, subject, rfc822)", m)
+		case seen[m]:
+			addf(q, "%q is listed twice", m)
+		case !dm.Strong() && !d.AllowWeak:
+			addf(q, "%q is a weak mapping, which Windows refuses since KB5014754 (names any trusted CA can write); remove it or set allow_weak: true", m)
+		case (dm == directory.MethodUPN || dm == directory.MethodSID) && len(upn.Issuers) == 0:
+			addf(q, "%q reads a name the issuing CA wrote, so it needs upn.issuers (the CAs trusted to write account names, AD's NTAuth store)", m)
+		}
+		seen[m] = true
+	}
 }
 
 // Validate checks a mapping block on its own, for a Mapping built in Go.
@@ -51,7 +135,7 @@ func (m *Mapping) Validate() error {
 func (m *Mapping) validate(path string, add func(path string, err error)) {
 	addf := func(p, format string, args ...any) { add(p, fmt.Errorf(format, args...)) }
 
-	if m.Required && len(m.OneToOne) == 0 && len(m.ManyToOne) == 0 && !m.UPN.Enabled {
+	if m.Required && len(m.OneToOne) == 0 && len(m.ManyToOne) == 0 && !m.UPN.Enabled && m.Directory == nil {
 		addf(path+".required", "mapping is required but there are no rules, so every certificate would be refused with 403.12; add one_to_one, many_to_one or upn rules, or set required: false")
 	}
 
@@ -138,8 +222,8 @@ func (m *Mapping) validate(path string, add func(path string, err error)) {
 		if len(m.UPN.Groups) > 0 {
 			addf(up+".groups", "has no effect without upn.enabled: true")
 		}
-		if len(m.UPN.Issuers) > 0 {
-			addf(up+".issuers", "has no effect without upn.enabled: true")
+		if len(m.UPN.Issuers) > 0 && m.Directory == nil {
+			addf(up+".issuers", "has no effect without upn.enabled: true or a directory")
 		}
 	} else {
 		if len(m.UPN.Issuers) == 0 {
@@ -150,6 +234,9 @@ func (m *Mapping) validate(path string, add func(path string, err error)) {
 		}
 	}
 	checkGroups(up+".groups", m.UPN.Groups, add)
+	if m.Directory != nil {
+		m.Directory.validate(path+".directory", m.UPN, add)
+	}
 	for i, e := range m.UPN.Issuers {
 		p := up + ".issuers[" + strconv.Itoa(i) + "]"
 		switch {

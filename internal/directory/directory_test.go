@@ -11,14 +11,32 @@ import (
 	"testing"
 	"time"
 
+	"github.com/certgate/certgate/internal/directory/slapdtest"
 	"github.com/certgate/certgate/internal/pki"
 	"github.com/certgate/certgate/internal/pki/pkitest"
 )
 
+type user = slapdtest.User
+
+const (
+	testBase     = slapdtest.Base
+	testBindDN   = slapdtest.BindDN
+	testPassword = slapdtest.Password
+)
+
+func sidBytes(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := ParseSID(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // dirFixture is a corporate CA, certificates for each lookup method, and
 // the slapd holding their accounts.
 type dirFixture struct {
-	s     *slapd
+	s     *slapdtest.Server
 	certs map[string][]*x509.Certificate
 }
 
@@ -60,31 +78,31 @@ func newDirFixture(t *testing.T) *dirFixture {
 	}
 	past := int64(116444736000000000 + time.Now().Add(-24*time.Hour).Unix()*10000000)
 	users := []user{
-		{cn: "alice", upn: "alice@corp.test", sid: sidAlice, memberOf: []string{"Staff"}},
-		{cn: "bob", upn: "bob@corp.test", sid: sidBob, altSec: []string{alt(MethodIssuerSerial, "issuer_serial")}, memberOf: []string{"Admins"}},
-		{cn: "carol", sam: "carol", altSec: []string{alt(MethodSKI, "ski")}},
+		{CN: "alice", UPN: "alice@corp.test", SID: sidBytes(t, sidAlice), MemberOf: []string{"Staff"}},
+		{CN: "bob", UPN: "bob@corp.test", SID: sidBytes(t, sidBob), AltSec: []string{alt(MethodIssuerSerial, "issuer_serial")}, MemberOf: []string{"Admins"}},
+		{CN: "carol", SAM: "carol", AltSec: []string{alt(MethodSKI, "ski")}},
 		// Written in lower case: AD compares altSecurityIdentities case-insensitively.
-		{cn: "dave", upn: "dave@corp.test", altSec: []string{strings.ToLower(alt(MethodSHA1PublicKey, "sha1_pukey"))}},
-		{cn: "erin", upn: "erin@corp.test"},
-		{cn: "frank", upn: "frank@corp.test", altSec: []string{alt(MethodSubject, "subject")}},
-		{cn: "grace", upn: "grace@corp.test", altSec: []string{alt(MethodRFC822, "rfc822")}},
-		{cn: "heidi", upn: "heidi@corp.test", uac: 0x202, altSec: []string{alt(MethodIssuerSerial, "disabled")}},
-		{cn: "ivan", upn: "ivan@corp.test", uac: 0x200, lockout: 133000000000000000, altSec: []string{alt(MethodIssuerSerial, "locked")}},
-		{cn: "judy", upn: "judy@corp.test", uac: 0x200, expires: past, altSec: []string{alt(MethodIssuerSerial, "expired")}},
-		{cn: "kim1", upn: "kim1@corp.test", altSec: []string{alt(MethodIssuerSerial, "ambiguous")}},
-		{cn: "kim2", upn: "kim2@corp.test", altSec: []string{alt(MethodIssuerSerial, "ambiguous")}},
+		{CN: "dave", UPN: "dave@corp.test", AltSec: []string{strings.ToLower(alt(MethodSHA1PublicKey, "sha1_pukey"))}},
+		{CN: "erin", UPN: "erin@corp.test"},
+		{CN: "frank", UPN: "frank@corp.test", AltSec: []string{alt(MethodSubject, "subject")}},
+		{CN: "grace", UPN: "grace@corp.test", AltSec: []string{alt(MethodRFC822, "rfc822")}},
+		{CN: "heidi", UPN: "heidi@corp.test", UAC: 0x202, AltSec: []string{alt(MethodIssuerSerial, "disabled")}},
+		{CN: "ivan", UPN: "ivan@corp.test", UAC: 0x200, Lockout: 133000000000000000, AltSec: []string{alt(MethodIssuerSerial, "locked")}},
+		{CN: "judy", UPN: "judy@corp.test", UAC: 0x200, Expires: past, AltSec: []string{alt(MethodIssuerSerial, "expired")}},
+		{CN: "kim1", UPN: "kim1@corp.test", AltSec: []string{alt(MethodIssuerSerial, "ambiguous")}},
+		{CN: "kim2", UPN: "kim2@corp.test", AltSec: []string{alt(MethodIssuerSerial, "ambiguous")}},
 	}
 	var ldif strings.Builder
 	// Staff is in Employees, Employees in Everyone, Everyone back in
 	// Staff: nesting with a cycle the walk must survive.
-	ldif.WriteString(groupLDIF("Staff", "Employees"))
-	ldif.WriteString(groupLDIF("Employees", "Everyone"))
-	ldif.WriteString(groupLDIF("Everyone", "Staff"))
-	ldif.WriteString(groupLDIF("Admins", "Staff"))
+	ldif.WriteString(slapdtest.GroupLDIF("Staff", "Employees"))
+	ldif.WriteString(slapdtest.GroupLDIF("Employees", "Everyone"))
+	ldif.WriteString(slapdtest.GroupLDIF("Everyone", "Staff"))
+	ldif.WriteString(slapdtest.GroupLDIF("Admins", "Staff"))
 	for _, u := range users {
-		ldif.WriteString(u.ldif(t))
+		ldif.WriteString(u.LDIF(t))
 	}
-	f := &dirFixture{s: startSlapd(t, ldif.String()), certs: map[string][]*x509.Certificate{}}
+	f := &dirFixture{s: slapdtest.Start(t, ldif.String()), certs: map[string][]*x509.Certificate{}}
 	for k, l := range leaves {
 		f.certs[k] = chainOf(l)
 	}
@@ -92,7 +110,7 @@ func newDirFixture(t *testing.T) *dirFixture {
 }
 
 func (f *dirFixture) options(url string) Options {
-	return Options{URL: url, RootCAs: f.s.serverCA, BindDN: testBindDN, Password: testPassword, BaseDN: testBase,
+	return Options{URL: url, RootCAs: f.s.CA, BindDN: testBindDN, Password: testPassword, BaseDN: testBase,
 		Timeout: 5 * time.Second, DialTimeout: 5 * time.Second}
 }
 
@@ -108,10 +126,10 @@ func newDir(t *testing.T, o Options) *Directory {
 
 func TestLookupMethods(t *testing.T) {
 	f := newDirFixture(t)
-	all := f.options(f.s.ldapURL)
+	all := f.options(f.s.LDAP)
 	all.Methods = Methods
 	all.AllowWeak = true
-	strongOnly := f.options(f.s.ldaps)
+	strongOnly := f.options(f.s.LDAPS)
 
 	tests := []struct {
 		name   string
@@ -202,7 +220,7 @@ func TestWeakMethodNeedsAllowWeak(t *testing.T) {
 func TestDirectoryDownMidRun(t *testing.T) {
 	f := newDirFixture(t)
 	now := time.Now()
-	o := f.options(f.s.ldapURL)
+	o := f.options(f.s.LDAP)
 	o.CacheTTL, o.StaleIfError = time.Minute, time.Minute
 	o.Now = func() time.Time { return now }
 	d := newDir(t, o)
@@ -214,7 +232,7 @@ func TestDirectoryDownMidRun(t *testing.T) {
 			t.Fatalf("Lookup = %+v, %v", r, err)
 		}
 	}
-	f.s.stop()
+	f.s.Stop()
 	d.Close() // drop pooled connections: the next lookup must dial
 	d.closed.Store(false)
 	d2.Close()
@@ -284,7 +302,7 @@ func TestBlackHoledDirectory(t *testing.T) {
 func TestLDAPSWrongCA(t *testing.T) {
 	f := newDirFixture(t)
 	other := pkitest.NewRoot(t, "Not The Directory CA")
-	for _, url := range []string{f.s.ldaps, f.s.ldapURL} {
+	for _, url := range []string{f.s.LDAPS, f.s.LDAP} {
 		o := f.options(url)
 		o.RootCAs = other.Pool()
 		d := newDir(t, o)
@@ -293,7 +311,7 @@ func TestLDAPSWrongCA(t *testing.T) {
 			t.Errorf("%s with the wrong CA: %v", url, err)
 		}
 	}
-	o := f.options(f.s.ldaps)
+	o := f.options(f.s.LDAPS)
 	o.Password = "wrong"
 	if _, err := newDir(t, o).Lookup(f.certs["issuer_serial"], Input{}, false); !IsUnavailable(err) || !strings.Contains(err.Error(), "bind") {
 		t.Errorf("wrong password: %v", err)

@@ -23,6 +23,8 @@ const (
 	RuleNone = "no rule matched"
 	// RuleUPN is Result.Rule when UPN (or email fallback) mapping decided.
 	RuleUPN = "upn"
+	// RuleDirectory is Result.Rule when the directory decided.
+	RuleDirectory = "directory"
 )
 
 // Mapper is compiled Options. It is immutable and safe for
@@ -36,6 +38,7 @@ type Mapper struct {
 	// upnIssuers is UPN.Issuers compiled: the CAs whose direct leaves may
 	// map by UPN.
 	upnIssuers issuerSet
+	dir        Directory
 }
 
 type oneRule struct {
@@ -87,7 +90,7 @@ func Compile(o *Options, baseDir string) (*Mapper, error) {
 		// No mapping block: nothing maps and nothing is required.
 		return &Mapper{byFP: map[[32]byte]int{}}, nil
 	}
-	m := &Mapper{required: o.Required, byFP: map[[32]byte]int{}, upn: o.UPN}
+	m := &Mapper{required: o.Required, byFP: map[[32]byte]int{}, upn: o.UPN, dir: o.Directory}
 	m.upn.Groups = clone(o.UPN.Groups)
 
 	var errs []error
@@ -402,7 +405,20 @@ func (m *Mapper) eval(chain []*x509.Certificate, trace bool) (Result, []Step) {
 		return Result{Matched: true, User: user, Groups: r.groups, Rule: r.label, Reason: why}, steps
 	}
 
-	// 3. UPN (Active Directory style), optionally the email SAN.
+	// 3. The directory (Active Directory certificate mapping).
+	dirWhy := ""
+	if m.dir != nil {
+		r, st, decided := m.directoryResult(chain, trace)
+		if trace {
+			steps = append(steps, st...)
+		}
+		if decided {
+			return r, steps
+		}
+		dirWhy = r.Reason
+	}
+
+	// 4. UPN (Active Directory style), optionally the email SAN.
 	upnWhy := "upn mapping is off"
 	if m.upn.Enabled {
 		user, why, ok := m.upnUser(chain)
@@ -415,7 +431,7 @@ func (m *Mapper) eval(chain []*x509.Certificate, trace bool) (Result, []Step) {
 		upnWhy = why
 	}
 
-	if len(m.ones) == 0 && len(m.many) == 0 && !m.upn.Enabled {
+	if len(m.ones) == 0 && len(m.many) == 0 && !m.upn.Enabled && m.dir == nil {
 		return Result{Rule: RuleNone, Reason: "no mapping rules are configured"}, steps
 	}
 	var parts []string
@@ -424,6 +440,9 @@ func (m *Mapper) eval(chain []*x509.Certificate, trace bool) (Result, []Step) {
 	}
 	if len(m.many) > 0 {
 		parts = append(parts, fmt.Sprintf("none of %d many_to_one rules matched", len(m.many)))
+	}
+	if dirWhy != "" {
+		parts = append(parts, dirWhy)
 	}
 	parts = append(parts, upnWhy)
 	return Result{Rule: RuleNone, Reason: strings.Join(parts, "; ")}, steps

@@ -1,5 +1,11 @@
 package mapping
 
+import (
+	"crypto/x509"
+
+	"github.com/certgate/certgate/internal/directory"
+)
+
 // Options are the rules a Mapper is compiled from: the engine's own types,
 // free of any file format, so that a doctor command can build them from
 // flags. The site build converts a certgate.yaml mapping block into them
@@ -17,6 +23,19 @@ type Options struct {
 	OneToOne  []OneToOne
 	ManyToOne []ManyToOne
 	UPN       UPN
+	// Directory, when set, looks the certificate's account up after the
+	// many_to_one rules and before UPN mapping (internal/directory; the
+	// site build creates it from mapping.directory). Its answer is cached
+	// per certificate by the directory itself.
+	Directory Directory
+}
+
+// Directory is what mapping needs of an account directory:
+// *directory.Directory is one.
+type Directory interface {
+	Lookup(chain []*x509.Certificate, in directory.Input, trace bool) (directory.Result, error)
+	Methods() []directory.Method
+	URL() string
 }
 
 // OneToOne maps exactly one certificate to a user. As in IIS, a renewed

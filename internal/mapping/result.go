@@ -22,6 +22,12 @@ type Result struct {
 	// Rule names the deciding rule: "one_to_one[0]", "many_to_one[2] (name)",
 	// RuleUPN, or RuleNone.
 	Rule string `json:"rule"`
+	// Unavailable: the directory could not be asked, so nothing can be
+	// said about the account; Decide refuses (fail closed) with
+	// SEC_E_NO_AUTHENTICATING_AUTHORITY.
+	Unavailable bool `json:"unavailable,omitempty"`
+	// Weak: the directory found the account by a weak (KB5014754) method.
+	Weak bool `json:"weak,omitempty"`
 	// Reason says why, naming the certificate field and pattern involved.
 	// It may name users and certificate fields, so it is shown to remote
 	// clients only with detailed errors.
@@ -34,6 +40,8 @@ func (r Result) Mapped() bool { return r.Matched && !r.Denied && r.User != "" }
 // String renders "alice [staff admins] by many_to_one[1] (staff)".
 func (r Result) String() string {
 	switch {
+	case r.Unavailable:
+		return "directory unavailable (" + r.Rule + ")"
 	case r.Denied:
 		return "denied by " + r.Rule
 	case !r.Matched:
@@ -69,6 +77,10 @@ func (d *Denial) Error() string {
 // even when mapping is not required (see Options).
 func (m *Mapper) Decide(r Result) *Denial {
 	switch {
+	case r.Unavailable:
+		// Whatever required says: an account that may be disabled, or
+		// mapped to someone else, cannot be let through on a guess.
+		return &Denial{Sub: substatus.MapperDenied, Code: substatus.SecENoAuthenticatingAuthority, Rule: r.Rule, Reason: r.Reason}
 	case r.Denied:
 		return &Denial{Sub: substatus.MapperDenied, Code: substatus.SecELogonDenied, Rule: r.Rule, Reason: r.Reason}
 	case !r.Matched && m.required:

@@ -1,8 +1,15 @@
 package site
 
 import (
+	"crypto/x509"
 	"errors"
+	"fmt"
+	"os"
 	"strconv"
+	"strings"
+
+	"github.com/certgate/certgate/internal/certfile"
+	"github.com/certgate/certgate/internal/directory"
 
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/forward"
@@ -19,11 +26,19 @@ import (
 // A site without a mapping block gets a Mapper that maps nothing and
 // requires nothing.
 func CompileMapping(cfg *config.Config, i int) (*mapping.Mapper, error) {
-	m, err := mapping.Compile(MappingOptions(cfg.Sites[i].Mapping), "")
+	prefix := "sites[" + strconv.Itoa(i) + "].mapping"
+	o := MappingOptions(cfg.Sites[i].Mapping)
+	if d := cfg.Sites[i].Mapping; d != nil && d.Directory != nil {
+		dir, field, err := NewDirectory(d.Directory)
+		if err != nil {
+			return nil, cfg.FieldErr(prefix+".directory"+field, err)
+		}
+		o.Directory = dir
+	}
+	m, err := mapping.Compile(o, "")
 	if err == nil {
 		return m, nil
 	}
-	prefix := "sites[" + strconv.Itoa(i) + "].mapping"
 	var out []error
 	var anchor func(error)
 	anchor = func(e error) {
@@ -96,4 +111,55 @@ func ForwardOptions(f config.Forward) forward.Options {
 		GroupsHeader: f.GroupsHeader,
 		ClientCert:   f.ClientCert == nil || *f.ClientCert,
 	}
+}
+
+// NewDirectory converts a mapping.directory block (after config defaults)
+// into directory.Options, reading its CA and password files, and creates
+// the Directory. It does not connect. On error, field is the offending
+// key (".ca", ".password_file") relative to the block.
+func NewDirectory(d *config.Directory) (dir *directory.Directory, field string, err error) {
+	o := directory.Options{
+		URL:           d.URL,
+		ServerName:    d.ServerName,
+		BindDN:        d.BindDN,
+		BaseDN:        d.BaseDN,
+		Timeout:       d.Timeout,
+		DialTimeout:   d.DialTimeout,
+		PoolSize:      d.Pool,
+		CacheTTL:      d.Cache.TTL,
+		NegativeTTL:   d.Cache.NegativeTTL,
+		StaleIfError:  d.Cache.StaleIfError,
+		CacheSize:     d.Cache.Size,
+		AllowWeak:     d.AllowWeak,
+		MaxGroupDepth: d.GroupDepth,
+	}
+	for _, m := range d.Methods {
+		o.Methods = append(o.Methods, directory.Method(m))
+	}
+	if d.CA != "" {
+		certs, err := certfile.LoadCertificates(d.CA)
+		if err != nil {
+			return nil, ".ca", err
+		}
+		o.RootCAs = x509.NewCertPool()
+		for _, c := range certs {
+			o.RootCAs.AddCert(c)
+		}
+	}
+	if d.PasswordFile != "" {
+		b, err := os.ReadFile(d.PasswordFile)
+		if err != nil {
+			return nil, ".password_file", fmt.Errorf("read bind password: %w", err)
+		}
+		// One trailing newline is what editors and echo leave behind.
+		o.Password = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+		if o.Password == "" {
+			return nil, ".password_file", fmt.Errorf("%s is empty", d.PasswordFile)
+		}
+	}
+	dir, err = directory.New(o)
+	if err != nil {
+		return nil, "", err
+	}
+	return dir, "", nil
 }

@@ -1,4 +1,9 @@
-package directory
+// Package slapdtest starts a real OpenLDAP server for tests: unprivileged,
+// on 127.0.0.1, with its own slapd.conf and the Active Directory
+// attributes certgate reads (ad.schema beside this file). Tests of
+// internal/directory and of the gateway use it; it is never imported by
+// product code.
+package slapdtest
 
 import (
 	"bytes"
@@ -13,25 +18,33 @@ import (
 	"testing"
 	"time"
 
+	_ "embed"
+
 	"github.com/certgate/certgate/internal/pki/pkitest"
 )
 
-// slapd is a real OpenLDAP server started for one test: unprivileged, on
+//go:embed ad.schema
+var adSchema []byte
+
+// Server is a real OpenLDAP server started for one test: unprivileged, on
 // 127.0.0.1, with its own slapd.conf, the AD attributes of
 // testdata/ad.schema, and the entries the test gives (loaded with
 // slapadd before it starts). It serves ldap:// (StartTLS) and ldaps://.
-type slapd struct {
-	dir             string
-	ldapURL, ldaps  string
-	serverCA        *x509.CertPool
+type Server struct {
+	dir string
+	// LDAP is the ldap:// URL (StartTLS), LDAPS the ldaps:// one.
+	LDAP, LDAPS string
+	// CA verifies the server's certificate (127.0.0.1, localhost).
+	CA              *x509.CertPool
 	cmd             *exec.Cmd
 	ldapPort, tport string
 }
 
+// The directory's suffix and the read-only account a gateway binds as.
 const (
-	testBase     = "dc=corp,dc=test"
-	testBindDN   = "cn=gateway,dc=corp,dc=test"
-	testPassword = "gateway-secret"
+	Base     = "dc=corp,dc=test"
+	BindDN   = "cn=gateway,dc=corp,dc=test"
+	Password = "gateway-secret"
 )
 
 func findSlapd(t *testing.T) (slapdBin, slapadd string) {
@@ -66,15 +79,16 @@ func freePort(t *testing.T) string {
 	return port
 }
 
-// startSlapd writes the config, loads ldif (entries under testBase; the
-// base, the bind account and ou=people/ou=groups are added here) and
-// starts slapd. It is stopped at the end of the test.
-func startSlapd(t *testing.T, ldif string) *slapd {
+// Start writes the config, loads ldif (entries under Base; the base, the
+// bind account and ou=people/ou=groups are added here) and starts slapd.
+// It is stopped at the end of the test. Without slapd it skips the test
+// outside CI and fails it in CI.
+func Start(t *testing.T, ldif string) *Server {
 	t.Helper()
 	slapdBin, slapadd := findSlapd(t)
 	dir := t.TempDir()
-	schema, err := filepath.Abs("testdata/ad.schema")
-	if err != nil {
+	schema := filepath.Join(dir, "ad.schema")
+	if err := os.WriteFile(schema, adSchema, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	serverRoot := pkitest.NewRoot(t, "Directory Server Root")
@@ -100,7 +114,7 @@ rootpw admin-secret
 directory %s/db
 access to attrs=userPassword by anonymous auth by * none
 access to * by dn.exact="%s" read by * none
-`, schema, dir, certFile, keyFile, testBase, testBase, dir, testBindDN)
+`, schema, dir, certFile, keyFile, Base, Base, dir, BindDN)
 	confFile := filepath.Join(dir, "slapd.conf")
 	if err := os.WriteFile(confFile, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
@@ -126,7 +140,7 @@ dn: ou=groups,%s
 objectClass: organizationalUnit
 ou: groups
 
-%s`, testBase, testBindDN, testPassword, testBase, testBase, ldif)
+%s`, Base, BindDN, Password, Base, Base, ldif)
 	ldifFile := filepath.Join(dir, "data.ldif")
 	if err := os.WriteFile(ldifFile, []byte(data), 0o600); err != nil {
 		t.Fatal(err)
@@ -134,18 +148,18 @@ ou: groups
 	if out, err := exec.Command(slapadd, "-f", confFile, "-l", ldifFile).CombinedOutput(); err != nil {
 		t.Fatalf("slapadd: %v\n%s", err, out)
 	}
-	s := &slapd{dir: dir, serverCA: serverRoot.Pool(), ldapPort: freePort(t), tport: freePort(t)}
-	s.ldapURL = "ldap://127.0.0.1:" + s.ldapPort
-	s.ldaps = "ldaps://127.0.0.1:" + s.tport
+	s := &Server{dir: dir, CA: serverRoot.Pool(), ldapPort: freePort(t), tport: freePort(t)}
+	s.LDAP = "ldap://127.0.0.1:" + s.ldapPort
+	s.LDAPS = "ldaps://127.0.0.1:" + s.tport
 	var log bytes.Buffer
 	// -d 0: stay in the foreground (the test owns the process) and log
 	// nothing but errors.
-	s.cmd = exec.Command(slapdBin, "-f", confFile, "-h", s.ldapURL+"/ "+s.ldaps+"/", "-d", "0")
+	s.cmd = exec.Command(slapdBin, "-f", confFile, "-h", s.LDAP+"/ "+s.LDAPS+"/", "-d", "0")
 	s.cmd.Stdout, s.cmd.Stderr = &log, &log
 	if err := s.cmd.Start(); err != nil {
 		t.Fatalf("start slapd: %v", err)
 	}
-	t.Cleanup(s.stop)
+	t.Cleanup(s.Stop)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		c, err := net.DialTimeout("tcp", "127.0.0.1:"+s.ldapPort, time.Second)
@@ -154,15 +168,15 @@ ou: groups
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("slapd did not listen on %s: %v\n%s", s.ldapURL, err, log.String())
+			t.Fatalf("slapd did not listen on %s: %v\n%s", s.LDAP, err, log.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 	return s
 }
 
-// stop kills slapd and waits for it: "directory down".
-func (s *slapd) stop() {
+// Stop kills slapd and waits for it: "directory down".
+func (s *Server) Stop() {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return
 	}
@@ -171,56 +185,58 @@ func (s *slapd) stop() {
 	s.cmd = nil
 }
 
-// user is one account of the test directory.
-type user struct {
-	cn, upn, sam string
-	sid          string
-	altSec       []string
-	uac          int
-	lockout      int64
-	expires      int64
-	memberOf     []string
+// User is one account of the test directory, in ou=people.
+type User struct {
+	CN, UPN, SAM string
+	// SID is the binary objectSid (directory.ParseSID of "S-1-5-21-...").
+	SID []byte
+	// AltSec are altSecurityIdentities values.
+	AltSec []string
+	// UAC is userAccountControl; Lockout lockoutTime; Expires
+	// accountExpires (FILETIME).
+	UAC      int
+	Lockout  int64
+	Expires  int64
+	MemberOf []string // group CNs in ou=groups
 }
 
-func (u user) ldif(t *testing.T) string {
+// LDIF renders the account.
+func (u User) LDIF(t *testing.T) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "dn: cn=%s,ou=people,%s\nobjectClass: inetOrgPerson\nobjectClass: certgateADObject\ncn: %s\nsn: %s\n", u.cn, testBase, u.cn, u.cn)
-	if u.upn != "" {
-		fmt.Fprintf(&b, "userPrincipalName: %s\n", u.upn)
+	fmt.Fprintf(&b, "dn: cn=%s,ou=people,%s\nobjectClass: inetOrgPerson\nobjectClass: certgateADObject\ncn: %s\nsn: %s\n", u.CN, Base, u.CN, u.CN)
+	if u.UPN != "" {
+		fmt.Fprintf(&b, "userPrincipalName: %s\n", u.UPN)
 	}
-	if u.sam != "" {
-		fmt.Fprintf(&b, "sAMAccountName: %s\n", u.sam)
+	if u.SAM != "" {
+		fmt.Fprintf(&b, "sAMAccountName: %s\n", u.SAM)
 	}
-	if u.sid != "" {
-		bin, err := ParseSID(u.sid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(&b, "objectSid:: %s\n", base64.StdEncoding.EncodeToString(bin))
+	if len(u.SID) > 0 {
+		fmt.Fprintf(&b, "objectSid:: %s\n", base64.StdEncoding.EncodeToString(u.SID))
 	}
-	for _, a := range u.altSec {
+	for _, a := range u.AltSec {
 		// Base64: values contain '<' and may start with a space.
 		fmt.Fprintf(&b, "altSecurityIdentities:: %s\n", base64.StdEncoding.EncodeToString([]byte(a)))
 	}
-	fmt.Fprintf(&b, "userAccountControl: %d\n", u.uac)
-	if u.lockout != 0 {
-		fmt.Fprintf(&b, "lockoutTime: %d\n", u.lockout)
+	fmt.Fprintf(&b, "userAccountControl: %d\n", u.UAC)
+	if u.Lockout != 0 {
+		fmt.Fprintf(&b, "lockoutTime: %d\n", u.Lockout)
 	}
-	if u.expires != 0 {
-		fmt.Fprintf(&b, "accountExpires: %d\n", u.expires)
+	if u.Expires != 0 {
+		fmt.Fprintf(&b, "accountExpires: %d\n", u.Expires)
 	}
-	for _, g := range u.memberOf {
-		fmt.Fprintf(&b, "memberOf: cn=%s,ou=groups,%s\n", g, testBase)
+	for _, g := range u.MemberOf {
+		fmt.Fprintf(&b, "memberOf: cn=%s,ou=groups,%s\n", g, Base)
 	}
 	return b.String() + "\n"
 }
 
-// group is one group; memberOf makes it a member of other groups (nesting).
-func groupLDIF(cn string, memberOf ...string) string {
+// GroupLDIF renders a group in ou=groups; memberOf makes it a member of
+// other groups (nesting).
+func GroupLDIF(cn string, memberOf ...string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "dn: cn=%s,ou=groups,%s\nobjectClass: groupOfNames\nobjectClass: certgateADObject\ncn: %s\nmember: %s\n", cn, testBase, cn, testBindDN)
+	fmt.Fprintf(&b, "dn: cn=%s,ou=groups,%s\nobjectClass: groupOfNames\nobjectClass: certgateADObject\ncn: %s\nmember: %s\n", cn, Base, cn, BindDN)
 	for _, g := range memberOf {
-		fmt.Fprintf(&b, "memberOf: cn=%s,ou=groups,%s\n", g, testBase)
+		fmt.Fprintf(&b, "memberOf: cn=%s,ou=groups,%s\n", g, Base)
 	}
 	return b.String() + "\n"
 }
