@@ -77,9 +77,10 @@ type Result struct {
 	Stale  bool `json:"stale,omitempty"`
 }
 
-// Stats are the directory's counters since New.
+// Stats are the directory's counters since New. Lookups (uncached) is
+// Found + NotFound + Errors.
 type Stats struct {
-	Lookups, CacheHits, StaleServed, Errors, WeakUsed uint64
+	Lookups, Found, NotFound, CacheHits, StaleServed, Errors, WeakUsed uint64
 	// LatencyNanos is the total time of uncached lookups.
 	LatencyNanos uint64
 }
@@ -87,20 +88,22 @@ type Stats struct {
 // Directory looks certificates up in one LDAP directory. It is safe for
 // concurrent use; Close releases its connections.
 type Directory struct {
-	o       Options
-	u       *url.URL
-	tls     *tls.Config
-	pool    chan *ldap.Conn
-	inChain atomic.Int32 // 0 unknown, 1 AD (in-chain rule), 2 walk
-	mu      sync.Mutex
-	cache   map[[32]byte]cacheEntry
-	lookups atomic.Uint64
-	hits    atomic.Uint64
-	stale   atomic.Uint64
-	errs    atomic.Uint64
-	weak    atomic.Uint64
-	latency atomic.Uint64
-	closed  atomic.Bool
+	o        Options
+	u        *url.URL
+	tls      *tls.Config
+	pool     chan *ldap.Conn
+	inChain  atomic.Int32 // 0 unknown, 1 AD (in-chain rule), 2 walk
+	mu       sync.Mutex
+	cache    map[[32]byte]cacheEntry
+	lookups  atomic.Uint64
+	found    atomic.Uint64
+	notFound atomic.Uint64
+	hits     atomic.Uint64
+	stale    atomic.Uint64
+	errs     atomic.Uint64
+	weak     atomic.Uint64
+	latency  atomic.Uint64
+	closed   atomic.Bool
 }
 
 type cacheEntry struct {
@@ -161,11 +164,13 @@ func (d *Directory) URL() string { return d.o.URL }
 
 // Stats returns the counters.
 func (d *Directory) Stats() Stats {
-	return Stats{Lookups: d.lookups.Load(), CacheHits: d.hits.Load(), StaleServed: d.stale.Load(),
+	return Stats{Lookups: d.lookups.Load(), Found: d.found.Load(), NotFound: d.notFound.Load(), CacheHits: d.hits.Load(), StaleServed: d.stale.Load(),
 		Errors: d.errs.Load(), WeakUsed: d.weak.Load(), LatencyNanos: d.latency.Load()}
 }
 
-// Close closes the idle connections; lookups after Close fail.
+// Close closes the idle connections and stops pooling: a reload retires
+// the old site's Directory this way, and a request still finishing on the
+// old configuration can look up on a connection of its own.
 func (d *Directory) Close() error {
 	d.closed.Store(true)
 	for {
@@ -227,8 +232,13 @@ func (d *Directory) Lookup(chain []*x509.Certificate, in Input, trace bool) (Res
 		}
 		return r, err
 	}
-	if r.Found && !r.Strong {
-		d.weak.Add(1)
+	if r.Found {
+		d.found.Add(1)
+		if !r.Strong {
+			d.weak.Add(1)
+		}
+	} else {
+		d.notFound.Add(1)
 	}
 	ttl, neg := d.o.CacheTTL, !r.Found
 	if neg {
@@ -531,9 +541,6 @@ func (d *Directory) search(conn *ldap.Conn, deadline time.Time, base string, sco
 
 // get returns a pooled connection or dials, StartTLS and binds a new one.
 func (d *Directory) get(deadline time.Time) (*ldap.Conn, error) {
-	if d.closed.Load() {
-		return nil, fmt.Errorf("%w: %s: closed", ErrUnavailable, d.o.URL)
-	}
 	for {
 		select {
 		case c := <-d.pool:

@@ -234,9 +234,7 @@ func TestDirectoryDownMidRun(t *testing.T) {
 	}
 	f.s.Stop()
 	d.Close() // drop pooled connections: the next lookup must dial
-	d.closed.Store(false)
 	d2.Close()
-	d2.closed.Store(false)
 
 	if r, err := d.Lookup(f.certs["issuer_serial"], Input{}, false); err != nil || !r.Cached || r.Stale {
 		t.Errorf("fresh cache: %+v, %v", r, err)

@@ -26,6 +26,17 @@ const (
 	// EventUserNotAllowed: the mapped user is outside a location's
 	// allow_users / allow_groups (403.100).
 	EventUserNotAllowed = "user_not_allowed"
+	// EventDirectoryUnavailable: the directory of mapping.directory could
+	// not be asked, so a verified certificate was refused (403.12
+	// SEC_E_NO_AUTHENTICATING_AUTHORITY): an outage, never "no account".
+	EventDirectoryUnavailable = "directory_unavailable"
+	// EventDirectoryWeakMapping: a certificate was mapped by a weak
+	// (KB5014754) directory method that allow_weak permits; logged on
+	// every use so that the migration to strong mappings can be tracked.
+	EventDirectoryWeakMapping = "directory_weak_mapping"
+	// EventDirectoryStale: a cached directory answer was served past its
+	// TTL because the directory is unavailable (stale_if_error).
+	EventDirectoryStale = "directory_stale"
 	// EventRequestRefused: a request refused for another reason than its
 	// certificate (no matching site or location, an internal error).
 	EventRequestRefused = "request_refused"

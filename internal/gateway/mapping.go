@@ -58,8 +58,19 @@ func (cs *connState) Map(chain []*x509.Certificate) mapping.Result {
 // Decide is the site Mapper's mapping policy (mapping.Mapper.Decide).
 func (cs *connState) Decide(r mapping.Result) *mapping.Denial { return cs.site.Mapper.Decide(r) }
 
-// logMapped logs, at Debug, the user a verified certificate was mapped to.
+// logMapped logs, at Debug, the user a verified certificate was mapped to;
+// at Warn when a weak directory method or a stale directory answer mapped
+// it (KB5014754: weak mappings are logged on every use).
 func (s *Server) logMapped(r *http.Request, ev *RequestEvent, gs *Site, id *Identity, res mapping.Result) {
+	if res.Weak || res.Stale {
+		event, msg := events.EventDirectoryWeakMapping, "client certificate mapped by a weak directory method"
+		if res.Stale {
+			event, msg = events.EventDirectoryStale, "client certificate mapped from a stale directory answer (directory unavailable)"
+		}
+		s.logger.LogAttrs(r.Context(), slog.LevelWarn, msg,
+			append(requestAttrs(ev, r), slog.String(events.Key, event), slog.String("site", gs.Name), slog.String("user", res.User),
+				slog.String("rule", res.Rule), events.Cert("cert", id.Cert()))...)
+	}
 	if !s.logger.Enabled(r.Context(), slog.LevelDebug) {
 		return
 	}
@@ -75,9 +86,13 @@ func (s *Server) logMapped(r *http.Request, ev *RequestEvent, gs *Site, id *Iden
 func (s *Server) refuseIdentity(w http.ResponseWriter, r *http.Request, ev *RequestEvent, gs *Site, id *Identity, d *site.Denial, res mapping.Result, detailed bool) {
 	p := problem{Sub: d.Sub, Code: d.Code, Reason: d.Rule + ": " + d.Reason, Detailed: detailed, RequestID: ev.ID}
 	ev.Sub, ev.Code = p.Sub, p.Code
-	event := events.EventMappingDenied
-	if d.Sub == substatus.UserNotAllowedHere {
+	event, level := events.EventMappingDenied, slog.LevelInfo
+	switch {
+	case d.Sub == substatus.UserNotAllowedHere:
 		event = events.EventUserNotAllowed
+	case d.Code == substatus.SecENoAuthenticatingAuthority:
+		// An outage the operator must fix, not a client the rules refuse.
+		event, level = events.EventDirectoryUnavailable, slog.LevelWarn
 	}
 	attrs := append(requestAttrs(ev, r),
 		slog.String(events.Key, event),
@@ -96,8 +111,8 @@ func (s *Server) refuseIdentity(w http.ResponseWriter, r *http.Request, ev *Requ
 		attrs = append(attrs, events.Cert("cert", c))
 	}
 	// Info: a client the rules refuse is not something the operator must
-	// fix (the same level as client_cert_rejected).
-	s.logger.LogAttrs(r.Context(), slog.LevelInfo, "request refused by certificate mapping", attrs...)
+	// fix (the same level as client_cert_rejected); a directory outage is.
+	s.logger.LogAttrs(r.Context(), level, "request refused by certificate mapping", attrs...)
 	writeProblem(w, r, p)
 }
 

@@ -68,6 +68,7 @@ func NewReloader(o ReloaderOptions) *Reloader {
 		r.ctx = context.Background()
 	}
 	r.metrics.SetCRLSource(r.CRLDeadlines)
+	r.metrics.SetDirectorySource(r.DirectoryStats)
 	r.published(r.srv.Snapshot())
 	return r
 }
@@ -217,6 +218,24 @@ func (r *Reloader) CRLDeadlines() []metrics.CRLDeadline {
 		for _, c := range s.Revocation.LoadedCRLs() {
 			out = append(out, metrics.CRLDeadline{Source: c.Source, NextUpdate: c.NextUpdate})
 		}
+	}
+	return out
+}
+
+// DirectoryStats lists the counters of the running configuration's
+// directories (mapping.directory), for metrics.Metrics.SetDirectorySource.
+func (r *Reloader) DirectoryStats() []metrics.DirectoryStats {
+	var out []metrics.DirectoryStats
+	for _, s := range r.srv.Snapshot().Sites {
+		if s.Mapper == nil {
+			continue
+		}
+		st, ok := s.Mapper.DirectoryStats()
+		if !ok {
+			continue
+		}
+		out = append(out, metrics.DirectoryStats{Site: s.Name, Found: st.Found, NotFound: st.NotFound, Unavailable: st.Errors,
+			CacheHits: st.CacheHits, Stale: st.StaleServed, Weak: st.WeakUsed, Seconds: float64(st.LatencyNanos) / 1e9})
 	}
 	return out
 }

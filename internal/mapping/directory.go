@@ -61,13 +61,10 @@ func (m *Mapper) directoryResult(chain []*x509.Certificate, trace bool) (r Resul
 		}
 	}
 	why := dr.Reason
-	if dr.Stale {
-		why += " [stale]"
-	}
 	if len(groups) > 0 {
 		why += "; groups " + strings.Join(groups, ", ")
 	}
-	return Result{Matched: true, User: dr.User, Groups: groups, Rule: label, Reason: why, Weak: !dr.Strong}, steps, true
+	return Result{Matched: true, User: dr.User, Groups: groups, Rule: label, Reason: why, Weak: !dr.Strong, Stale: dr.Stale}, steps, true
 }
 
 func strength(strong bool) string {
@@ -75,4 +72,21 @@ func strength(strong bool) string {
 		return "strong"
 	}
 	return "weak"
+}
+
+// Close releases the directory's idle connections (a reload retires the
+// old Mapper); lookups still work.
+func (m *Mapper) Close() {
+	if c, ok := m.dir.(interface{ Close() error }); ok {
+		_ = c.Close()
+	}
+}
+
+// DirectoryStats returns the directory's counters, ok false without a
+// directory.
+func (m *Mapper) DirectoryStats() (directory.Stats, bool) {
+	if s, ok := m.dir.(interface{ Stats() directory.Stats }); ok {
+		return s.Stats(), true
+	}
+	return directory.Stats{}, false
 }

@@ -28,6 +28,9 @@ type Result struct {
 	Unavailable bool `json:"unavailable,omitempty"`
 	// Weak: the directory found the account by a weak (KB5014754) method.
 	Weak bool `json:"weak,omitempty"`
+	// Stale: the directory's answer came from its cache past the TTL,
+	// because the directory is unavailable (stale_if_error).
+	Stale bool `json:"stale,omitempty"`
 	// Reason says why, naming the certificate field and pattern involved.
 	// It may name users and certificate fields, so it is shown to remote
 	// clients only with detailed errors.

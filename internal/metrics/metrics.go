@@ -46,6 +46,7 @@ type Metrics struct {
 	reloads           *prometheus.CounterVec
 	chainRefused      *prometheus.CounterVec
 	deadlines         *deadlines
+	dirs              *dirCollector
 }
 
 // ChainRefusalReasons are the label values of chain_refusals_total: the
@@ -106,6 +107,7 @@ func New(opts Options) *Metrics {
 			Namespace: namespace, Name: nameChainRefused, Help: helpChainRefused,
 		}, []string{labelReason}),
 		deadlines: newDeadlines(opts.Now),
+		dirs:      newDirCollector(),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: namespace, Name: nameBuildInfo, Help: helpBuildInfo,
@@ -113,7 +115,7 @@ func New(opts Options) *Metrics {
 	build.WithLabelValues(opts.Version).Set(1)
 
 	m.reg.MustRegister(m.requests, m.handshakes, m.handshakeFailures, m.verify,
-		m.revFetches, m.revFetchDur, m.logDropped, m.reloads, m.chainRefused, m.deadlines, build)
+		m.revFetches, m.revFetchDur, m.logDropped, m.reloads, m.chainRefused, m.deadlines, m.dirs, build)
 	// Zero series for the failure reasons and reload outcomes, so that
 	// rate() and alerts see 0 rather than "no data" before the first event.
 	for _, r := range handshakeReasons {
@@ -366,5 +368,63 @@ func (d *deadlines) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, c := range d.certs {
 		ch <- prometheus.MustNewConstMetric(d.expiryDesc, prometheus.GaugeValue, c.notAfter.Sub(now).Seconds(), c.kind, c.site, c.subject)
+	}
+}
+
+// DirectoryStats are the counters of one site's directory.
+type DirectoryStats struct {
+	Site                                                 string
+	Found, NotFound, Unavailable, CacheHits, Stale, Weak uint64
+	Seconds                                              float64
+}
+
+// SetDirectorySource installs the function listing the sites' directory
+// counters, called at every scrape (so reloads are followed).
+func (m *Metrics) SetDirectorySource(fn func() []DirectoryStats) {
+	if m == nil {
+		return
+	}
+	m.dirs.mu.Lock()
+	m.dirs.src = fn
+	m.dirs.mu.Unlock()
+}
+
+type dirCollector struct {
+	lookups, seconds, weak *prometheus.Desc
+	mu                     sync.Mutex
+	src                    func() []DirectoryStats
+}
+
+func newDirCollector() *dirCollector {
+	return &dirCollector{
+		lookups: prometheus.NewDesc(prometheus.BuildFQName(namespace, "", nameDirLookups), helpDirLookups, []string{labelSite, labelOutcome}, nil),
+		seconds: prometheus.NewDesc(prometheus.BuildFQName(namespace, "", nameDirSeconds), helpDirSeconds, []string{labelSite}, nil),
+		weak:    prometheus.NewDesc(prometheus.BuildFQName(namespace, "", nameDirWeak), helpDirWeak, []string{labelSite}, nil),
+	}
+}
+
+func (d *dirCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- d.lookups
+	ch <- d.seconds
+	ch <- d.weak
+}
+
+func (d *dirCollector) Collect(ch chan<- prometheus.Metric) {
+	d.mu.Lock()
+	src := d.src
+	d.mu.Unlock()
+	if src == nil {
+		return
+	}
+	for _, s := range src() {
+		site := validUTF8(s.Site)
+		for _, o := range []struct {
+			name string
+			v    uint64
+		}{{"found", s.Found}, {"not_found", s.NotFound}, {"unavailable", s.Unavailable}, {"cache_hit", s.CacheHits}, {"stale", s.Stale}} {
+			ch <- prometheus.MustNewConstMetric(d.lookups, prometheus.CounterValue, float64(o.v), site, o.name)
+		}
+		ch <- prometheus.MustNewConstMetric(d.seconds, prometheus.CounterValue, s.Seconds, site)
+		ch <- prometheus.MustNewConstMetric(d.weak, prometheus.CounterValue, float64(s.Weak), site)
 	}
 }

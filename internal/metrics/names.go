@@ -27,6 +27,12 @@ const (
 	helpReloads       = "Configuration reloads, by outcome (ok, error). A failed reload keeps the previous configuration."
 	nameChainRefused  = "chain_refusals_total"
 	helpChainRefused  = "Presented client chains refused before or during chain building because they exceed a hostile-input bound, by reason (chain_too_long, key_too_large, signature_budget)."
+	nameDirLookups    = "directory_lookups_total"
+	helpDirLookups    = "Directory (mapping.directory) lookups by site and outcome: found, not_found, unavailable (the directory could not be asked: 403.12 SEC_E_NO_AUTHENTICATING_AUTHORITY), cache_hit, stale (a cached answer served during an outage). Counts restart when a reload rebuilds the site."
+	nameDirSeconds    = "directory_lookup_seconds_total"
+	helpDirSeconds    = "Total time of uncached directory lookups, by site; divided by the found+not_found+unavailable lookups it is the mean latency."
+	nameDirWeak       = "directory_weak_mappings_total"
+	helpDirWeak       = "Directory lookups that found the account by a weak (KB5014754) method, by site."
 	nameBuildInfo     = "build_info"
 	helpBuildInfo     = "Always 1; the version label names the running build."
 )

@@ -4,9 +4,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
-	"strings"
 
 	"github.com/certgate/certgate/internal/certfile"
 	"github.com/certgate/certgate/internal/directory"
@@ -147,15 +145,14 @@ func NewDirectory(d *config.Directory) (dir *directory.Directory, field string, 
 		}
 	}
 	if d.PasswordFile != "" {
-		b, err := os.ReadFile(d.PasswordFile)
+		b, err := certfile.ReadPasswordFile(d.PasswordFile)
 		if err != nil {
 			return nil, ".password_file", fmt.Errorf("read bind password: %w", err)
 		}
-		// One trailing newline is what editors and echo leave behind.
-		o.Password = strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
-		if o.Password == "" {
+		if len(b) == 0 {
 			return nil, ".password_file", fmt.Errorf("%s is empty", d.PasswordFile)
 		}
+		o.Password = string(b)
 	}
 	dir, err = directory.New(o)
 	if err != nil {

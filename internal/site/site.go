@@ -324,4 +324,7 @@ func (s *Site) Close() {
 	if s.Revocation != nil {
 		s.Revocation.Close()
 	}
+	if s.Mapper != nil {
+		s.Mapper.Close()
+	}
 }

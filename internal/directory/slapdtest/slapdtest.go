@@ -34,8 +34,10 @@ type Server struct {
 	dir string
 	// LDAP is the ldap:// URL (StartTLS), LDAPS the ldaps:// one.
 	LDAP, LDAPS string
-	// CA verifies the server's certificate (127.0.0.1, localhost).
+	// CA verifies the server's certificate (127.0.0.1, localhost); CAFile
+	// is the same as a PEM file.
 	CA              *x509.CertPool
+	CAFile          string
 	cmd             *exec.Cmd
 	ldapPort, tport string
 }
@@ -148,7 +150,7 @@ ou: groups
 	if out, err := exec.Command(slapadd, "-f", confFile, "-l", ldifFile).CombinedOutput(); err != nil {
 		t.Fatalf("slapadd: %v\n%s", err, out)
 	}
-	s := &Server{dir: dir, CA: serverRoot.Pool(), ldapPort: freePort(t), tport: freePort(t)}
+	s := &Server{dir: dir, CA: serverRoot.Pool(), CAFile: pkitest.WriteCerts(t, dir, "ca.pem", serverRoot.Cert), ldapPort: freePort(t), tport: freePort(t)}
 	s.LDAP = "ldap://127.0.0.1:" + s.ldapPort
 	s.LDAPS = "ldaps://127.0.0.1:" + s.tport
 	var log bytes.Buffer
