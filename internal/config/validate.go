@@ -222,6 +222,7 @@ func (s *Site) validate(v *validator, p string) {
 		s.Mapping.validate(p+".mapping", v.add)
 	}
 	s.Forward.validate(v, p+".forward")
+	s.TLS.validate(v, p+".tls")
 
 	paths := map[string]int{}
 	needsCert := -1

@@ -75,6 +75,9 @@ const (
 	EventAccessLogRecovered   = "access_log_recovered"
 	EventAccessLogCloseFailed = "access_log_close_failed"
 	EventAdminListenerFailed  = "admin_listener_failed"
+	// EventOCSPStapleFailed: the OCSP response to staple to a site's
+	// server certificate could not be fetched or was not a current "good".
+	EventOCSPStapleFailed = "ocsp_staple_failed"
 )
 
 // Key is the attribute that names the event.

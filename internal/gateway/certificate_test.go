@@ -39,7 +39,7 @@ func TestServerCertificateFromPFX(t *testing.T) {
 	if r := g.do(t, request{sni: "a.example.test"}); r.status != 200 {
 		t.Fatalf("status %d over TLS with the PFX certificate: %s", r.status, r.body)
 	}
-	if got := g.snap.Sites[0].tls.Certificates[0].Certificate; len(got) != 1 {
+	if got := g.snap.Sites[0].cert.Certificate; len(got) != 1 {
 		// The server root in the PFX is not sent; the leaf is.
 		t.Errorf("served chain has %d certificates, want the leaf only", len(got))
 	}

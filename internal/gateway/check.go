@@ -112,10 +112,10 @@ func Check(snap *Snapshot, at time.Time) *CheckReport {
 
 // ServerCertificate returns the site's server certificate (the leaf).
 func (site *Site) ServerCertificate() *x509.Certificate {
-	if site.tls == nil || len(site.tls.Certificates) == 0 {
+	if site.cert == nil {
 		return nil
 	}
-	return certfile.Leaf(&site.tls.Certificates[0])
+	return certfile.Leaf(site.cert)
 }
 
 // Expiring describes the server certificate and trusted CAs of the site

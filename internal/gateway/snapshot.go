@@ -39,6 +39,8 @@ type Snapshot struct {
 	// Being per snapshot, it also ties a connection to the snapshot that
 	// chose its site.
 	tls *tls.Config
+	// stop ends the snapshot's background work (OCSP stapling).
+	stop context.CancelFunc
 }
 
 // Site is one virtual host of a Snapshot: the runtime-free site.Site
@@ -51,6 +53,10 @@ type Site struct {
 
 	tls     *tls.Config
 	handler http.Handler // reverse proxy or echo
+	// cert is the server certificate as loaded; stapler, when the
+	// certificate names an OCSP responder, serves it with a staple.
+	cert    *tls.Certificate
+	stapler *stapler
 }
 
 // Location is one path-prefix rule of a site (site.Location).
@@ -110,6 +116,13 @@ func BuildWith(cfg *config.Config, logger *slog.Logger, bo BuildOptions) (*Snaps
 		s.Sites = append(s.Sites, gs)
 	}
 	s.Default = s.Sites[set.Default.Index]
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stop = cancel
+	for _, gs := range s.Sites {
+		if gs.stapler != nil {
+			go gs.stapler.run(ctx)
+		}
+	}
 	s.tls = &tls.Config{
 		MinVersion:         tls.VersionTLS12,
 		GetConfigForClient: s.configForClient,
@@ -120,12 +133,25 @@ func BuildWith(cfg *config.Config, logger *slog.Logger, bo BuildOptions) (*Snaps
 // newSite adds the server certificate, TLS config and upstream handler to
 // a built site.
 func newSite(cfg *config.Config, ss *site.Site, cert tls.Certificate, ticketKeys [][]byte, logger *slog.Logger) (*Site, error) {
-	gs := &Site{Site: ss}
+	gs := &Site{Site: ss, cert: &cert}
+	minVersion, suites, curves, alpn := ss.Config.TLS.Settings()
 	gs.tls = &tls.Config{
-		MinVersion:   tls.VersionTLS12,
-		Certificates: []tls.Certificate{cert},
-		NextProtos:   []string{"h2", "http/1.1"},
-		ClientAuth:   tls.NoClientCert,
+		MinVersion:       minVersion,
+		CipherSuites:     suites,
+		CurvePreferences: curves,
+		Certificates:     []tls.Certificate{cert},
+		NextProtos:       alpn,
+		ClientAuth:       tls.NoClientCert,
+	}
+	if ss.Config.TLS.Stapling() {
+		if st := newStapler(ss.Name, cert, logger); st != nil {
+			// The certificate comes from the stapler, which swaps in
+			// fresh responses; Certificates stays empty so that
+			// crypto/tls always asks it, with or without SNI.
+			gs.stapler = st
+			gs.tls.Certificates = nil
+			gs.tls.GetCertificate = st.get
+		}
 	}
 	if ss.RequestsCert {
 		// RequestClientCert asks for a certificate and accepts whatever
@@ -197,7 +223,12 @@ func (s *Snapshot) Start(ctx context.Context) { s.set.Start(ctx) }
 
 // Close stops the snapshot's background work. Connections still served by
 // it keep working: their revocation checks use the cache and fetch on demand.
-func (s *Snapshot) Close() { s.set.Close() }
+func (s *Snapshot) Close() {
+	if s.stop != nil {
+		s.stop()
+	}
+	s.set.Close()
+}
 
 // loadServerCertificate reads a site's certificate: a PFX file or a
 // certificate and key pair, with the password of password_file when set.
