@@ -122,9 +122,9 @@ type Site struct {
 	Forward        Forward    `yaml:"forward"`
 	// TLS is the site's handshake settings (versions, suites, groups,
 	// ALPN, OCSP stapling); the defaults are the safe ones.
-	TLS TLS `yaml:"tls"`
-	Locations      []Location `yaml:"locations"`
-	AccessLog      *AccessLog `yaml:"access_log"`
+	TLS       TLS        `yaml:"tls"`
+	Locations []Location `yaml:"locations"`
+	AccessLog *AccessLog `yaml:"access_log"`
 	// Diagnostics is the self-service page that tells the person at the
 	// browser why a certificate was or was not accepted.
 	Diagnostics Diagnostics `yaml:"diagnostics"`
