@@ -189,7 +189,10 @@ func TestSpoofedIdentityHeadersRemoved(t *testing.T) {
 // requests on other connections go on while they hang.
 func TestGarbageClients(t *testing.T) {
 	p := newTestPKI(t)
-	g := startGateway(t, p, "timeouts: {handshake: 300ms}\n"+fmt.Sprintf(siteYAML, "echo"))
+	// The handshake timeout closes the stalled clients below; it must
+	// still leave room for the good clients' handshakes when the race
+	// detector and parallel test packages share two cores.
+	g := startGateway(t, p, "timeouts: {handshake: 1500ms}\n"+fmt.Sprintf(siteYAML, "echo"))
 	dial := func(t *testing.T) net.Conn {
 		c, err := net.Dial("tcp", g.addr)
 		if err != nil {
