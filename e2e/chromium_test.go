@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/internal/substatus"
+	"github.com/certgate/certgate/internal/verify"
 )
 
 // chromiumTimeout bounds one page load. A load that takes longer is the
@@ -251,4 +253,85 @@ func TestChromium(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestChromiumDiagnosticsPage opens the self-service page in headless
+// Chromium, with the certificate in the NSS database, and reads the
+// rendered text: what the person at the browser sees.
+func TestChromiumDiagnosticsPage(t *testing.T) {
+	needTools(t, "chromium", "certutil", "pk12util")
+	p := sharedPKI(t)
+	g := startGateway(t,
+		site{name: "main", host: hostMain, isDef: true, roots: []string{"rootA"}, diagnostics: true},
+		site{name: "ctlb", host: hostCTLB, roots: []string{"rootA"}, source: []string{"rootB"}, diagnostics: true},
+	)
+	installChromiumPolicy(t, g.port)
+	homes := map[string]string{}
+	for _, c := range []string{"alice", "expired"} {
+		homes[c] = nssHome(t, p, c)
+	}
+	aliceSHA := fingerprint(t, p.parse(t, "alice"))
+	rootA, rootB := p.parse(t, "rootA").Subject.String(), p.parse(t, "rootB").Subject.String()
+	rule := func(code string) string {
+		for _, r := range substatus.OfferRules() {
+			if r.Code == code {
+				return r.Text
+			}
+		}
+		t.Fatalf("no offer rule %s", code)
+		return ""
+	}
+
+	tests := []struct {
+		name, client, host string
+		want, wantNot      []string
+	}{
+		{
+			// The issuer list names only root B: Chromium offers nothing,
+			// and the page says so, with the names it was given.
+			name: "issuer list excludes the user's CA", client: "alice", host: hostCTLB,
+			want: []string{substatus.Must(substatus.CertRequired).Heading(), "Your browser did not send a certificate.",
+				rootB, rule(substatus.OfferIssuer), "Sub-status: 403.7", "Win32: 5 (SEC_E_NO_CREDENTIALS)"},
+			wantNot: []string{rootA, "CN=alice"},
+		},
+		{
+			// Chromium hides expired certificates: the page lists that rule
+			// among the reasons a browser offers none.
+			name: "expired certificate", client: "expired", host: hostMain,
+			want: []string{"Your browser did not send a certificate.", rule(substatus.OfferExpired), rootA, "Sub-status: 403.7"},
+		},
+		{
+			name: "valid certificate", client: "alice", host: hostMain,
+			want: []string{"Accepted", "Your certificate is accepted by this site.", "Your browser sent a certificate.",
+				"CN=alice", "clientAuth", "trusted", "Sub-status: 200", "Certificate SHA-256: " + aliceSHA},
+			wantNot: []string{"did not send"},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			pg := visit(t, homes[tc.client], g.url(tc.host, "/.well-known/certgate"))
+			text := html.UnescapeString(pg.dom)
+			for _, w := range tc.want {
+				if !strings.Contains(text, w) {
+					t.Errorf("page lacks %q:\n%s", w, lastLines(text, 80))
+				}
+			}
+			for _, w := range tc.wantNot {
+				if strings.Contains(text, w) {
+					t.Errorf("page shows %q:\n%s", w, lastLines(text, 80))
+				}
+			}
+		})
+	}
+	// The 403.7 page Chromium shows on the require location links to it.
+	pg := visit(t, homes["alice"], g.url(hostCTLB, pathRequire))
+	if !strings.Contains(pg.dom, `href="/.well-known/certgate"`) || !strings.Contains(pg.dom, "Why was I refused?") {
+		t.Errorf("403 page has no link to the diagnostics page:\n%s", lastLines(pg.dom, 40))
+	}
+}
+
+// fingerprint is the SHA-256 of c as certgate prints it.
+func fingerprint(t *testing.T, c *x509.Certificate) string {
+	t.Helper()
+	return verify.Fingerprint(c)
 }

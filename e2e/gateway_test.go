@@ -50,6 +50,8 @@ type site struct {
 	// certificate is the certificate: mapping as YAML; "" = the shared
 	// PKI's server.pem and server.key.
 	certificate string
+	// diagnostics turns on the self-service page at its default path.
+	diagnostics bool
 }
 
 // yaml renders the site as the documented schema (docs/config.md), the way
@@ -75,6 +77,9 @@ func (s site) yaml(p *testPKI) string {
 		fmt.Fprintf(&b, "    certificate: {cert: %s, key: %s}\n", q("server"), strconv.Quote(p.key("server")))
 	}
 	b.WriteString("    upstream: echo\n")
+	if s.diagnostics {
+		b.WriteString("    diagnostics: {page: true}\n")
+	}
 	b.WriteString("    client_auth:\n")
 	fmt.Fprintf(&b, "      trust: {roots: %s}\n", list(s.roots))
 	var il []string

@@ -55,6 +55,9 @@ on any mismatch.`,
 }
 
 func runDemo(ctx context.Context, out io.Writer, dir, listen string, check bool) error {
+	// keepDir: a temporary directory of --check is removed on exit unless a
+	// case failed, when its event log is what the user reads next.
+	tmpDir, keepDir := "", false
 	if dir == "" {
 		tmp, err := os.MkdirTemp("", "certgate-demo-")
 		if err != nil {
@@ -62,7 +65,12 @@ func runDemo(ctx context.Context, out io.Writer, dir, listen string, check bool)
 		}
 		dir = tmp
 		if check {
-			defer os.RemoveAll(tmp)
+			tmpDir = tmp
+			defer func() {
+				if !keepDir {
+					os.RemoveAll(tmpDir)
+				}
+			}()
 		}
 	}
 	ln, err := listenLoopback(listen)
@@ -135,7 +143,14 @@ func runDemo(ctx context.Context, out io.Writer, dir, listen string, check bool)
 		results := env.Check(ctx, addr)
 		bad := demo.WriteTable(out, results)
 		writeUpstreamReceived(out, results)
-		fmt.Fprintf(out, "\n%d cases, %d passed, %d failed (event log: %s)\n", len(results), len(results)-bad, bad, logPath)
+		// Name the event log only where it will still be: a temporary
+		// directory is removed on exit when every case passed.
+		where := "event log: " + logPath
+		if tmpDir != "" && bad == 0 {
+			where = "event log removed with the temporary directory; use --dir DIR to keep it"
+		}
+		keepDir = bad > 0
+		fmt.Fprintf(out, "\n%d cases, %d passed, %d failed (%s)\n", len(results), len(results)-bad, bad, where)
 		if bad > 0 {
 			return &exitError{code: 1, err: fmt.Errorf("demo: %d case(s) did not get the expected answer", bad)}
 		}

@@ -15,6 +15,7 @@ import (
 // serverFlags are the flags probe and select --from share to reach a server.
 type serverFlags struct {
 	serverName string
+	connectTo  string
 	caFile     string
 	insecure   bool
 	timeout    time.Duration
@@ -24,6 +25,7 @@ type serverFlags struct {
 func (s *serverFlags) register(cmd *cobra.Command) {
 	f := cmd.Flags()
 	f.StringVar(&s.serverName, "servername", "", "TLS server name (SNI) and name to verify (default: the URL's host)")
+	f.StringVar(&s.connectTo, "connect-to", "", "dial HOST:PORT instead of the URL's host and port, like curl --connect-to (the URL's host stays the SNI and Host)")
 	f.StringVar(&s.caFile, "ca", "", "PEM file of CAs that verify the server (default: system roots)")
 	f.BoolVar(&s.insecure, "insecure", false, "do not verify the server certificate (CA names are shown either way)")
 	f.DurationVar(&s.timeout, "timeout", doctor.DefaultProbeTimeout, "limit for each of dial, handshake and response")
@@ -31,7 +33,7 @@ func (s *serverFlags) register(cmd *cobra.Command) {
 }
 
 func (s *serverFlags) options(url string) (doctor.ProbeOptions, error) {
-	o := doctor.ProbeOptions{URL: url, ServerName: s.serverName, Insecure: s.insecure, Timeout: s.timeout}
+	o := doctor.ProbeOptions{URL: url, ServerName: s.serverName, ConnectTo: s.connectTo, Insecure: s.insecure, Timeout: s.timeout}
 	if s.tls12 {
 		o.MaxVersion = tls.VersionTLS12
 	}
@@ -77,6 +79,7 @@ names the server sent.
 Exit codes: 0 answered (2xx, or no request sent), 1 rejected, untrusted
 server or failed handshake, 2 usage error or no connection.`,
 		Example: `  certgate probe https://intranet.example.test/
+  certgate probe https://intranet.example.test:8443/app --connect-to 127.0.0.1:8443 --ca server-ca.pem --p12 alice.p12 --password secret
   certgate probe https://127.0.0.1:8443/app --servername intranet.example.test --ca server-ca.pem --p12 alice.p12 --password secret
   certgate probe https://127.0.0.1:8443/ --insecure --store ~/certs/ --password secret`,
 		Args: cobra.ExactArgs(1),

@@ -35,9 +35,13 @@ const maxProbeBody = 64 << 10
 type ProbeOptions struct {
 	// URL is https://host[:port][/path].
 	URL string
-	// ServerName is the SNI and the name the server certificate must
-	// match; default the URL's host (no SNI is sent for an IP address).
+	// ServerName is the SNI, the name the server certificate must match
+	// and the request's Host; default the URL's host (no SNI is sent for an
+	// IP address).
 	ServerName string
+	// ConnectTo is the HOST:PORT to dial instead of the URL's, like curl's
+	// --connect-to: the URL's host is still the SNI and the Host header.
+	ConnectTo string
 	// ClientCert is sent when the server asks; nil sends none.
 	ClientCert *tls.Certificate
 	// RootCAs verifies the server; nil uses the system roots.
@@ -161,8 +165,16 @@ func Probe(ctx context.Context, o ProbeOptions) (*ProbeReport, error) {
 	if name == "" {
 		name = u.Hostname()
 	}
+	addr := net.JoinHostPort(u.Hostname(), port)
+	if o.ConnectTo != "" {
+		h, p, err := net.SplitHostPort(o.ConnectTo)
+		if err != nil || h == "" || p == "" {
+			return nil, fmt.Errorf("probe --connect-to %q: %w: want HOST:PORT", o.ConnectTo, ErrURL)
+		}
+		addr = o.ConnectTo
+	}
 	r := &ProbeReport{
-		URL: o.URL, Address: net.JoinHostPort(u.Hostname(), port), ServerName: name,
+		URL: o.URL, Address: addr, ServerName: name,
 		CANames: []CAName{},
 		Limits: ProbeLimits{SchannelBytes: issuerlist.SchannelBytes, WarnBytes: config.DefaultIssuerListWarnBytes,
 			MaxBytes: config.MaxIssuerListBytes},
@@ -229,7 +241,7 @@ func Probe(ctx context.Context, o ProbeOptions) (*ProbeReport, error) {
 		if !r.ServerTrusted && !o.Insecure {
 			return r, nil // never send a request (or a certificate) to an unverified server
 		}
-		r.Response = request(ctx, conn, u, timeout)
+		r.Response = request(ctx, conn, u, hostHeader(u, name), timeout)
 	}
 	return r, nil
 }
@@ -276,8 +288,23 @@ func (r *ProbeReport) verifyServer(raw [][]byte, name string, roots *x509.CertPo
 	}
 }
 
+// hostHeader is the Host a browser sends for u when it reaches the server
+// by the name it verified: the server name, with the URL's explicit port.
+// A gateway that routes by SNI answers 421 when Host names another site,
+// so sending the URL's IP address after SNI rootb.example.test would test
+// nothing but that.
+func hostHeader(u *url.URL, name string) string {
+	if name == "" || name == u.Hostname() {
+		return u.Host
+	}
+	if p := u.Port(); p != "" {
+		return net.JoinHostPort(name, p)
+	}
+	return name
+}
+
 // request sends one GET over conn and reads the head of the answer.
-func request(ctx context.Context, conn *tls.Conn, u *url.URL, timeout time.Duration) *ProbeResponse {
+func request(ctx context.Context, conn *tls.Conn, u *url.URL, host string, timeout time.Duration) *ProbeResponse {
 	deadline := time.Now().Add(timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
@@ -289,6 +316,7 @@ func request(ctx context.Context, conn *tls.Conn, u *url.URL, timeout time.Durat
 	if err != nil {
 		return &ProbeResponse{Error: fmt.Sprintf("build request: %v", err)}
 	}
+	req.Host = host
 	req.Header.Set("User-Agent", "certgate-probe")
 	// Ask for problem+json first: certgate then puts substatus and code in
 	// fields instead of a page.
@@ -374,6 +402,11 @@ func subFromJSON(v any, status int) string {
 			return ""
 		}
 		if n, err := strconv.Atoi(x); err == nil {
+			// certgate writes "421" for a status without sub-status (Sub
+			// renders so); a bare number below 100 is a sub-status alone.
+			if n >= 100 {
+				return substatus.Sub{Status: n}.String()
+			}
 			return substatus.Sub{Status: status, Sub: n}.String()
 		}
 	case float64:

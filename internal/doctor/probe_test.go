@@ -279,3 +279,28 @@ func TestProbeStore(t *testing.T) {
 	r.Select = sel
 	golden(t, "probe-store.txt", normalize(text(t, r), ""))
 }
+
+// TestParseAnswerStatusOnly: certgate's problem JSON for a status without
+// sub-status carries "substatus": "421"; probe must print 421 (which
+// explain knows), not 421.421.
+func TestParseAnswerStatusOnly(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		body   string
+		want   string
+	}{
+		{421, `{"status":421,"substatus":"421"}`, "421"},
+		{403, `{"status":403,"substatus":"403.16"}`, "403.16"},
+		{403, `{"status":403,"substatus":"16"}`, "403.16"},
+		{502, `{"status":502,"substatus":502}`, "502"},
+	} {
+		pr := &ProbeResponse{Status: tc.status}
+		parseAnswer(pr, http.Header{"Content-Type": {"application/problem+json"}}, []byte(tc.body))
+		if pr.SubStatus != tc.want {
+			t.Errorf("%s: sub-status %q, want %q", tc.body, pr.SubStatus, tc.want)
+		}
+		if _, err := Explain(pr.SubStatus, ExplainOptions{}); err != nil {
+			t.Errorf("explain %s: %v", pr.SubStatus, err)
+		}
+	}
+}

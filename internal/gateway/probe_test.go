@@ -157,3 +157,48 @@ func probeGolden(t *testing.T, name string, got []byte) {
 		t.Errorf("output differs from %s (run go test -update if the change is intended)\n--- got\n%s\n--- want\n%s", path, got, want)
 	}
 }
+
+// TestProbeNonDefaultSite probes a site that is not the default, reached by
+// IP address with --servername and by name with --connect-to: the request's
+// Host is the server name, so the gateway answers for that site rather
+// than 421; and whatever status probe prints, explain understands it.
+func TestProbeNonDefaultSite(t *testing.T) {
+	p := newTestPKI(t)
+	g := startGateway(t, p, `
+listen: 127.0.0.1:0
+sites:
+  - {name: a, hosts: [a.example.test], default: true, certificate: {cert: server.pem, key: server.key}, upstream: echo}
+  - {name: b, hosts: [b.example.test], certificate: {cert: server.pem, key: server.key}, upstream: echo}
+`)
+	_, port, _ := net.SplitHostPort(g.addr)
+	for _, tc := range []struct {
+		name string
+		o    doctor.ProbeOptions
+	}{
+		{"--servername", doctor.ProbeOptions{URL: "https://" + g.addr + "/", ServerName: "b.example.test"}},
+		{"--connect-to", doctor.ProbeOptions{URL: "https://b.example.test:" + port + "/", ConnectTo: g.addr}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.o.RootCAs, tc.o.Get = p.serverRoot.Pool(), true
+			r, err := doctor.Probe(context.Background(), tc.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Response == nil || r.Response.Status != http.StatusOK || r.ServerName != "b.example.test" {
+				t.Fatalf("response %+v server name %q, want 200 from site b", r.Response, r.ServerName)
+			}
+		})
+	}
+	// A real 421 (SNI a, Host b): its problem JSON says "421", which
+	// explain knows (TestParseAnswerStatusOnly reads it).
+	res := g.do(t, request{sni: "a.example.test", host: "b.example.test", accept: "application/problem+json"})
+	if pj := res.problem(t); pj.Substatus != "421" {
+		t.Fatalf("421 problem substatus = %q", pj.Substatus)
+	}
+	if _, err := doctor.Explain("421", doctor.ExplainOptions{}); err != nil {
+		t.Errorf("explain 421: %v", err)
+	}
+	if _, err := doctor.Probe(context.Background(), doctor.ProbeOptions{URL: "https://b.example.test/", ConnectTo: "nonsense"}); err == nil {
+		t.Error("--connect-to without a port accepted")
+	}
+}

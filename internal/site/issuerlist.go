@@ -105,9 +105,12 @@ func (l *IssuerList) log(log *slog.Logger, field string) []string {
 		out = append(out, msg)
 	}
 	for i, c := range l.Dropped {
-		pos := len(l.Kept) + i
-		msg := fmt.Sprintf("issuer list truncated at max_bytes %d: CA %d %q (sha256 %s) is not sent; browsers will not offer certificates that chain only to it",
-			l.MaxBytes, pos, c.Subject.String(), verify.Fingerprint(c))
+		// Numbered from 1, as check, lint and probe number certificates
+		// (roots.pem#115 is the 115th): "CA 114" from 0 sent people to
+		// the wrong certificate.
+		pos := len(l.Kept) + i + 1
+		msg := fmt.Sprintf("issuer list truncated at max_bytes %d: CA #%d of %d %q (sha256 %s) is not sent; browsers will not offer certificates that chain only to it",
+			l.MaxBytes, pos, len(l.Kept)+len(l.Dropped), c.Subject.String(), verify.Fingerprint(c))
 		out = append(out, msg)
 	}
 	events.IssuerListTruncated(log, l.MaxBytes, l.Bytes, l.TotalBytes, len(l.Kept), l.Dropped, slog.String("field", field))

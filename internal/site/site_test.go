@@ -1,10 +1,13 @@
 package site
 
 import (
+	"crypto/x509"
 	"errors"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/certgate/certgate/internal/config"
@@ -146,4 +149,19 @@ func flatten(err error) []error {
 		return out
 	}
 	return []error{err}
+}
+
+// TestIssuerListTruncationNumbersFromOne: the warning numbers the dropped
+// CA as check, lint and probe do (roots.pem#3 is the third), not from 0.
+func TestIssuerListTruncationNumbersFromOne(t *testing.T) {
+	var certs []*x509.Certificate
+	for _, n := range []string{"Root One", "Root Two", "Root Three"} {
+		certs = append(certs, pkitest.NewRoot(t, n).Cert)
+	}
+	max := 2 + len(certs[0].RawSubject) + 2 + len(certs[1].RawSubject)
+	l := NewIssuerList(certs, config.IssuerList{MaxBytes: &max})
+	msgs := l.log(slog.New(slog.DiscardHandler), "sites[0].client_auth.issuer_list")
+	if len(msgs) != 1 || !strings.Contains(msgs[0], `CA #3 of 3 "CN=Root Three"`) {
+		t.Errorf("warnings %q, want the dropped CA numbered #3 of 3", msgs)
+	}
 }

@@ -46,11 +46,13 @@ var codeDetails = map[Code]CodeDetail{
 	},
 	CertEChaining: {
 		Causes: []string{
+			"The certificate comes from a PKI this site does not trust at all: its issuer is neither among trust.roots nor trust.intermediates, and the client sent no chain up to a root (the commonest case: a certificate from another organisation, a test CA, or a personal certificate picked by mistake).",
 			"An intermediate CA is missing: the client did not send it and trust.intermediates does not hold it.",
 			"The intermediate configured is a different generation (same name, different key) from the one that signed the leaf.",
 			"An intermediate was installed as a root on the server (KB 2802568), so the path the client needs is not built.",
 		},
 		NextSteps: []string{
+			"certgate verify CLIENT.pem -c certgate.yaml --site SITE (names the issuer it could not find; compare it with trust.roots)",
 			"certgate verify CLIENT.pem --intermediates INTERMEDIATES.pem --roots ROOTS.pem",
 			"certgate lint --roots ROOTS.pem --intermediates INTERMEDIATES.pem (intermediates that chain to no root)",
 		},

@@ -135,7 +135,7 @@ var entries = map[Sub]Entry{
 		Sub: CertUntrusted, Reason: "Forbidden", Title: "Client certificate is untrusted or invalid",
 		ClientAdvice: "Your client certificate was not issued by a certificate authority this site trusts, or it is not valid for client authentication. Use the certificate the site administrator issued to you.",
 		Causes: []string{
-			"The certificate chains to a root that is not in the site's trusted roots (CERT_E_UNTRUSTEDROOT).",
+			"The certificate chains to a root that is not in the site's trusted roots (CERT_E_UNTRUSTEDROOT), or comes from a PKI the site does not trust at all, so no chain can be built (CERT_E_CHAINING).",
 			"An intermediate CA is missing: the client did not send it and it is not configured in trust.intermediates (CERT_E_CHAINING).",
 			"The certificate is not meant for client authentication: Key Usage without digitalSignature or EKU without clientAuth (CERT_E_WRONG_USAGE).",
 			"A signature in the chain does not verify, or the certificate is malformed (TRUST_E_CERT_SIGNATURE).",
