@@ -29,7 +29,7 @@ dropped without a report entry.
 
 Then export the files the report names and run certgate check. See docs/migrate.md.`,
 	}
-	cmd.AddCommand(newImportIISCmd())
+	cmd.AddCommand(newImportIISCmd(), newImportNginxCmd())
 	return cmd
 }
 
@@ -84,6 +84,28 @@ func newImportIISCmd() *cobra.Command {
 	cmd.Flags().StringVar(&netsh, "netsh", "", "output of `netsh http show sslcert` (revocation, CTL and mapper settings of the bindings)")
 	cmd.Flags().StringVar(&ctlFile, "ctl-file", "", "PEM file with the CA certificates of the binding's CTL, exported from the Windows store")
 	cmd.Flags().StringVar(&site, "site", "", "translate only this IIS site")
+	return cmd
+}
+
+func newImportNginxCmd() *cobra.Command {
+	var f importFlags
+	cmd := &cobra.Command{
+		Use:     "nginx nginx.conf -o certgate.yaml",
+		Short:   "Translate nginx server blocks with ssl_verify_client, their locations and proxy_pass",
+		Example: `  certgate import nginx /etc/nginx/nginx.conf -o certgate.yaml --report-json import-report.json`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := f.checkOutput(); err != nil {
+				return err
+			}
+			res, err := importer.Nginx(args[0], importer.NginxOptions{Upstream: f.upstream, Output: f.output})
+			if err != nil {
+				return err
+			}
+			return f.write(res, cmd.ErrOrStderr())
+		},
+	}
+	f.register(cmd)
 	return cmd
 }
 

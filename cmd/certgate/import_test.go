@@ -71,3 +71,27 @@ func TestImportIISCLI(t *testing.T) {
 		t.Errorf("--force: %v", err)
 	}
 }
+
+// TestImportNginxCLI: `certgate import nginx` follows includes and writes a
+// config that loads.
+func TestImportNginxCLI(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "certgate.yaml")
+	stderr, err := runImport(t, "import", "nginx", filepath.Join("..", "..", "internal", "importer", "testdata", "nginx", "nginx.conf"), "-o", out)
+	if err != nil {
+		t.Fatalf("import: %v\n%s", err, stderr)
+	}
+	if !strings.Contains(stderr, "3 site(s) translated") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+	cfg, err := config.Load(out)
+	if err != nil {
+		t.Fatalf("the written config does not load: %v", err)
+	}
+	if len(cfg.Sites) != 3 {
+		t.Errorf("%d sites", len(cfg.Sites))
+	}
+	if _, err := runImport(t, "import", "nginx", filepath.Join(dir, "missing.conf"), "-o", filepath.Join(dir, "x.yaml")); err == nil {
+		t.Error("a missing nginx.conf imported without error")
+	}
+}

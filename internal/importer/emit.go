@@ -2,6 +2,7 @@ package importer
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"reflect"
 	"sort"
@@ -28,6 +29,28 @@ type Result struct {
 	// Report lists everything not translated as written.
 	Report *Report
 }
+
+// ErrInvalidOutput: the translation does not pass config.Parse. It is an
+// importer bug; the source's values are checked before they reach the
+// output (validHost), so no input should cause it.
+var ErrInvalidOutput = errors.New("the translated config does not validate (an importer bug)")
+
+// probe asks config's own validation whether a site with the value set
+// by mod is accepted, so that a source value certgate would refuse (a host
+// name, an upstream URL) is reported instead of emitted.
+func probe(listen string, mod func(*config.Site)) error {
+	s := config.Site{Name: "probe", Certificate: config.Certificate{Cert: "c", Key: "k"}, Upstream: config.UpstreamEcho}
+	mod(&s)
+	d := &document{listen: listen, sites: []*siteOut{{Site: s, comments: map[string][]string{}}}}
+	_, err := d.render("probe.yaml", &Report{})
+	return err
+}
+
+func validHost(h string) error { return probe("", func(s *config.Site) { s.Hosts = []string{h} }) }
+
+func validUpstream(u string) error { return probe("", func(s *config.Site) { s.Upstream = u }) }
+
+func validListen(addr string) error { return probe(addr, func(*config.Site) {}) }
 
 // document is the translated config before it is written: config types
 // plus the comments that name where each block came from.
@@ -64,7 +87,7 @@ func (s *siteOut) note(path, format string, args ...any) {
 func (d *document) render(name string, rep *Report) (*Result, error) {
 	root := &yaml.Node{Kind: yaml.MappingNode}
 	if d.listen != "" {
-		addPair(root, "listen", scalar(d.listen), d.listenComment)
+		addPair(root, "listen", scalar(d.listen), comment([]string{d.listenComment}))
 	}
 	sites := &yaml.Node{Kind: yaml.SequenceNode}
 	for i := range d.sites {
@@ -86,7 +109,7 @@ func (d *document) render(name string, rep *Report) (*Result, error) {
 	}
 	cfg, err := config.Parse(buf.Bytes(), name)
 	if err != nil {
-		return nil, fmt.Errorf("the translated config does not validate (an importer bug, please report it with the source file):\n%w\n--- translated config ---\n%s", err, buf.Bytes())
+		return nil, fmt.Errorf("%w (please report it with the source file):\n%w\n--- translated config ---\n%s", ErrInvalidOutput, err, buf.Bytes())
 	}
 	for _, s := range d.sites {
 		rep.Sites = append(rep.Sites, s.Name)
@@ -101,13 +124,28 @@ func comment(lines []string) string {
 	out := make([]string, 0, len(lines))
 	for _, l := range lines {
 		for _, part := range strings.Split(l, "\n") {
-			out = append(out, "# "+part)
+			out = append(out, "# "+printable(part))
 		}
 	}
 	return strings.Join(out, "\n")
 }
 
+// printable makes source text safe for a YAML comment: the source may hold
+// any bytes, and the YAML emitter refuses invalid UTF-8 and control
+// characters in comments.
+func printable(s string) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 && r != '\t' || r == 0x7f || r >= 0x80 && r < 0xa0 || r == 0xfeff || r == 0x2028 || r == 0x2029 {
+			return '\uFFFD'
+		}
+		return r
+	}, s)
+}
+
 func scalar(v string) *yaml.Node {
+	// A value must be text: YAML would write invalid UTF-8 as !!binary.
+	v = strings.ToValidUTF8(v, "\uFFFD")
 	n := &yaml.Node{}
 	// Encode picks the quoting: "off" must stay a string, not a YAML 1.1
 	// boolean.

@@ -317,7 +317,7 @@ func (im *iisImporter) site(sn *xnode, iisName string) {
 		switch {
 		case im.doc.listen == "":
 			im.doc.listen = port
-			im.doc.listenComment = fmt.Sprintf("# port of the https binding at %s:%d (%s); every interface, like IIS's \"*\"", im.o.Name, b.line, b.info)
+			im.doc.listenComment = fmt.Sprintf("port of the https binding at %s:%d (%s); every interface, like IIS's \"*\"", im.o.Name, b.line, b.info)
 		case im.doc.listen != port:
 			im.add(Item{Kind: NotTranslated, Line: b.line, Site: iisName, Setting: `bindingInformation="` + b.info + `"`,
 				Reason: "certgate listens on one port (" + im.doc.listen + "); this binding's port is not served",
@@ -800,7 +800,7 @@ func (im *iisImporter) mapping(s *siteOut, iisName string, siteScope iisScope, s
 		s.note("mapping.many_to_one["+strconv.Itoa(i)+"]", "  directory: {url: ldaps://dc.example.test, base_dn: \"DC=example,DC=test\", bind_dn: ..., password_file: ...}")
 		im.add(Item{Kind: Todo, Security: true, File: adFile, Line: adLine, Site: iisName, Setting: "Active Directory client certificate mapping",
 			Reason: "mapping.directory (AD/LDAP) is not available in this certgate; a final deny rule refuses (403.12) every certificate the file rules do not map, so nobody gets in through a mapping that is not there",
-			Action: "configure mapping.directory when available (the bind password goes in its password_file, never in certgate.yaml), or replace the deny rule with upn: {enabled: true} if UPN mapping is enough"})
+			Action: "configure mapping.directory when available (the bind password goes in its password_file, never in certgate.yaml), or replace the deny rule with upn: {enabled: true, issuers: [your issuing CA]} if UPN mapping is enough (NTAuth-like: only those CAs map)"})
 		catchAll = true
 	}
 	if m.Required && len(m.OneToOne) == 0 && len(m.ManyToOne) == 0 {
