@@ -792,18 +792,30 @@ func (im *iisImporter) mapping(s *siteOut, iisName string, siteScope iisScope, s
 			catchAll = true
 		}
 	}
-	if adOn && !catchAll {
-		i := len(m.ManyToOne)
-		m.ManyToOne = append(m.ManyToOne, config.ManyToOne{Name: "directory-mapping-todo", Deny: true})
-		s.note("mapping.many_to_one["+strconv.Itoa(i)+"]", "TODO: %s:%d maps certificates to Active Directory accounts (clientCertificateMappingAuthentication / DS mapper).", adFile, adLine)
-		s.note("mapping.many_to_one["+strconv.Itoa(i)+"]", "Until a directory block replaces this rule, every certificate no rule above maps is refused (403.12):")
-		s.note("mapping.many_to_one["+strconv.Itoa(i)+"]", "  directory: {url: ldaps://dc.example.test, base_dn: \"DC=example,DC=test\", bind_dn: ..., password_file: ...}")
+	if adOn {
+		// IIS's Active Directory mapper asks a domain controller, which
+		// since KB5014754 accepts strong mappings only: the directory
+		// block's default methods. Its placeholders fail closed: certgate
+		// check and serve refuse the missing password file, and an
+		// unreachable directory refuses every certificate.
+		m.Directory = &config.Directory{
+			URL:          "ldaps://dc.example.invalid",
+			BaseDN:       "DC=example,DC=invalid",
+			BindDN:       "CN=certgate,CN=Users,DC=example,DC=invalid",
+			PasswordFile: "secrets/" + s.Name + "-ldap-bind.password",
+		}
+		s.note("mapping.directory", "TODO: %s:%d maps certificates to Active Directory accounts (clientCertificateMappingAuthentication / DS mapper).", adFile, adLine)
+		s.note("mapping.directory", "Complete this block: a domain controller (ldaps://, or ldap:// with StartTLS), the search base, a bind account")
+		s.note("mapping.directory", "whose password goes in password_file (never in this file). Until then every certificate it would map is refused.")
+		reason := "translated as mapping.directory with placeholder values; until they are completed, certgate check reports the missing password file and no certificate maps through the directory"
+		if catchAll {
+			reason += "; a many-to-one mapping without rules maps every certificate before the directory is asked, as in IIS"
+		}
 		im.add(Item{Kind: Todo, Security: true, File: adFile, Line: adLine, Site: iisName, Setting: "Active Directory client certificate mapping",
-			Reason: "mapping.directory (AD/LDAP) is not available in this certgate; a final deny rule refuses (403.12) every certificate the file rules do not map, so nobody gets in through a mapping that is not there",
-			Action: "configure mapping.directory when available (the bind password goes in its password_file, never in certgate.yaml), or replace the deny rule with upn: {enabled: true, issuers: [your issuing CA]} if UPN mapping is enough (NTAuth-like: only those CAs map)"})
-		catchAll = true
+			Reason: reason,
+			Action: "set mapping.directory url, base_dn, bind_dn and password_file (and ca if the directory's certificate is from a private CA); add upn.issuers to also map by UPN or SID, as the NTAuth store did"})
 	}
-	if m.Required && len(m.OneToOne) == 0 && len(m.ManyToOne) == 0 {
+	if m.Required && len(m.OneToOne) == 0 && len(m.ManyToOne) == 0 && m.Directory == nil {
 		m.ManyToOne = append(m.ManyToOne, config.ManyToOne{Name: "no-mapping", Deny: true})
 		s.note("mapping.many_to_one[0]", "mapping is enabled but no mapping was translated: IIS would refuse every certificate, and so does this rule")
 		im.add(Item{Kind: Stricter, Security: true, Line: iisMap.line, Site: iisName, Setting: "iisClientCertificateMappingAuthentication",

@@ -161,11 +161,14 @@ func TestIISApplicationHost(t *testing.T) {
 	if portal.ClientAuth.Revocation.Mode != "cache-only" {
 		t.Errorf("Partner-Portal revocation mode %q, want cache-only", portal.ClientAuth.Revocation.Mode)
 	}
-	// Active Directory mapping is not available: a final deny rule fails
-	// closed until the admin configures it.
+	// Active Directory mapping becomes a directory block to complete; its
+	// placeholders fail closed.
 	pm := portal.Mapping
-	if pm == nil || len(pm.ManyToOne) != 1 || !pm.ManyToOne[0].Deny {
-		t.Fatalf("Partner-Portal mapping = %+v, want a deny-all placeholder for the directory mapping", pm)
+	if pm == nil || pm.Directory == nil || !pm.Required || len(pm.ManyToOne) != 0 {
+		t.Fatalf("Partner-Portal mapping = %+v, want a required directory block", pm)
+	}
+	if d := pm.Directory; !strings.HasPrefix(d.URL, "ldaps://") || d.PasswordFile == "" || len(d.Methods) == 0 {
+		t.Errorf("directory = %+v", d)
 	}
 	if it := findItem(t, res.Report, "Partner Portal", "Active Directory"); it.Kind != Todo || !it.Security {
 		t.Errorf("AD mapping: %+v", it)
