@@ -17,7 +17,9 @@
 #   -d DUR     measured duration per test (default 4s)
 #   -n ROUNDS  rounds (default 3)
 #   -P PEERS   servers (default "nginx haproxy certgate")
-#   -M MODES   loadgen modes (default "keepalive handshake")
+#   -M MODES   default "keepalive handshake resumed": loadgen's keep-alive and
+#              full-handshake modes, and bench/hsload's TLS 1.3 resumed handshakes
+#              (each connection offers the previous one's session ticket)
 #   -c CONC    connections (default 16)
 #   -k DIR     PKIs, as bench/run.sh (default /tmp/certgate-benchpki); CRL with 1 entry
 #   -o DIR     results (default /tmp/certgate-proxied.<date>)
@@ -28,7 +30,7 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 HARNESS=${HARNESS:-$REPO/../shared/bench}
-DUR=4s ROUNDS=3 PEERS="nginx haproxy certgate" MODES="keepalive handshake" CONC=16
+DUR=4s ROUNDS=3 PEERS="nginx haproxy certgate" MODES="keepalive handshake resumed" CONC=16
 PKIS=/tmp/certgate-benchpki OUT="" WRITE_DOC=1
 while getopts "d:n:P:M:c:k:o:Dh" opt; do
 	case $opt in
@@ -55,7 +57,7 @@ for p in $PEERS; do
 	case $p in nginx | haproxy) bench_need "$p" ;; certgate) ;; *) echo "bench: unknown peer $p" >&2; exit 2 ;; esac
 done
 bench_build "$REPO" "$HARNESS" "$OUT"
-(cd "$REPO" && go build -o "$OUT/backend" ./bench/backend)
+(cd "$REPO" && go build -o "$OUT/backend" ./bench/backend && go build -o "$OUT/hsload" ./bench/hsload)
 BIN=$OUT/harness/bin
 PKI=$PKIS/r0
 bench_pki "$BIN" "$PKI" 0
@@ -202,7 +204,9 @@ for round in $(seq 1 "$ROUNDS"); do
 		start "$p" "$port"
 		for m in $MODES; do
 			log=$OUT/peer-$p/r$round-$m.log
-			if taskset -c "$LOADGEN_CPU" "$BIN/loadgen" -addr "127.0.0.1:$port" -pki "$PKI" -mode "$m" -c "$CONC" \
+			lg=("$BIN/loadgen" -mode "$m")
+			[ "$m" = resumed ] && lg=("$OUT/hsload" -resume)
+			if taskset -c "$LOADGEN_CPU" "${lg[@]}" -addr "127.0.0.1:$port" -pki "$PKI" -c "$CONC" \
 				-d "$DUR" -warmup 1s -label "$p" -server-pid "$SPID" >"$log" 2>&1; then
 				sed -n "s/^RESULT //p" "$log" | python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); r["round"]=int(sys.argv[1]); print(json.dumps(r))' "$round" >>"$OUT/results.jsonl"
 			else

@@ -23,7 +23,8 @@ END = "<!-- PROXIED:END -->"
 HBEGIN = "<!-- PROXIED-HISTORY:BEGIN (bench/proxied.sh adds a line per run) -->"
 HEND = "<!-- PROXIED-HISTORY:END -->"
 ORDER = ["nginx", "haproxy", "certgate"]
-MODES = {"keepalive": "keep-alive request", "handshake": "full handshake + request"}
+MODES = {"keepalive": "keep-alive request", "handshake": "full handshake + request",
+         "resumed": "resumed TLS 1.3 handshake + request"}
 
 
 def median(xs):
@@ -101,7 +102,28 @@ def section(outdir):
             r = e["ratio"]
             cells += [f(median(e["us"]), ".1f"), "%s (%s–%s)" % (f(median(r), ".2f"), f(min(r) if r else None, ".2f"), f(max(r) if r else None, ".2f"))]
         out.append("| %s | %s |" % (MODES[mode], " | ".join(cells)))
+    rf = resumed_vs_full(rows)
+    if rf:
+        out.append("")
+        out.append("certgate's resumed handshake ÷ its full handshake, same round: median %.2f (%.2f–%.2f); every resumed row resumed %s of its handshakes."
+                   % (median(rf), min(rf), max(rf), "all" if all_resumed(rows) else "NOT all"))
     return "\n".join(out) + "\n", m, s
+
+
+def resumed_vs_full(rows):
+    out = []
+    for (mode, rnd), peers in rows.items():
+        if mode != "resumed" or "certgate" not in peers:
+            continue
+        full = rows.get(("handshake", rnd), {}).get("certgate", {}).get("server_us_per_req")
+        res = peers["certgate"].get("server_us_per_req")
+        if full and res:
+            out.append(res / full)
+    return out
+
+
+def all_resumed(rows):
+    return all(r.get("resumed") == r.get("ok") for (mode, _), peers in rows.items() if mode == "resumed" for r in peers.values())
 
 
 def history_line(m, s):
@@ -111,7 +133,7 @@ def history_line(m, s):
         if not e or not n:
             return "-"
         return "%s µs vs %s (%s×)" % (f(median(e["us"]), ".1f"), f(median(n["us"]), ".1f"), f(median(e["ratio"]), ".2f"))
-    return "| %s | %s | %s | %s |" % (m["date"], m["commit"], cell("keepalive"), cell("handshake"))
+    return "| %s | %s | %s | %s | %s |" % (m["date"], m["commit"], cell("keepalive"), cell("handshake"), cell("resumed"))
 
 
 def replace_between(doc, begin, end, body):
@@ -132,7 +154,7 @@ def main():
         a = doc.index(HEND)
         doc = doc[:a] + history_line(m, s) + "\n" + doc[a:]
     else:
-        doc = doc.rstrip("\n") + "\n\n" + HBEGIN + "\n| date | certgate | keep-alive (certgate vs nginx µs/req) | full handshake |\n|---|---|---|---|\n" + history_line(m, s) + "\n" + HEND + "\n"
+        doc = doc.rstrip("\n") + "\n\n" + HBEGIN + "\n| date | certgate | keep-alive (certgate vs nginx µs/req) | full handshake | resumed handshake |\n|---|---|---|---|---|\n" + history_line(m, s) + "\n" + HEND + "\n"
     open(sys.argv[2], "w").write(doc)
 
 
