@@ -221,13 +221,18 @@ func (s *Snapshot) Site(name string) *Site {
 // before nextUpdate, so that steady-state requests never wait on a fetch.
 func (s *Snapshot) Start(ctx context.Context) { s.set.Start(ctx) }
 
-// Close stops the snapshot's background work. Connections still served by
-// it keep working: their revocation checks use the cache and fetch on demand.
+// Close stops the snapshot's background work and closes its idle upstream
+// connections. Connections still served by it keep working: their
+// revocation checks use the cache and fetch on demand, their requests
+// open upstream connections again as needed.
 func (s *Snapshot) Close() {
 	if s.stop != nil {
 		s.stop()
 	}
 	s.set.Close()
+	for _, gs := range s.Sites {
+		closeIdleUpstream(gs.handler)
+	}
 }
 
 // loadServerCertificate reads a site's certificate: a PFX file or a

@@ -122,6 +122,19 @@ func (bp *proxyBufferPool) Put(b []byte) {
 	}
 }
 
+// closeIdleUpstream closes the idle pooled connections of a site's
+// upstream transport, for a snapshot being retired: with a pool sized for
+// the load, each reload would otherwise leave up to upstreamIdleConns
+// connections open until IdleConnTimeout. Connections still serving
+// requests of old client connections finish normally.
+func closeIdleUpstream(h http.Handler) {
+	if rp, ok := h.(*httputil.ReverseProxy); ok {
+		if tr, ok := rp.Transport.(interface{ CloseIdleConnections() }); ok {
+			tr.CloseIdleConnections()
+		}
+	}
+}
+
 // upstreamHeaders removes every client-supplied header that the upstream
 // could take for an identity asserted by certgate (forward.StripSpoofable:
 // the configured user and groups headers, RFC 9440 Client-Cert(-Chain),

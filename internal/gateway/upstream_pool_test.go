@@ -110,3 +110,43 @@ func TestUpstreamEncodingPassedThrough(t *testing.T) {
 		}
 	}
 }
+
+// TestRetiredSnapshotClosesIdleUpstreamConnections: after a reload
+// retires a snapshot, the upstream connections its pool kept idle are
+// closed, not left open for the pool's idle timeout.
+func TestRetiredSnapshotClosesIdleUpstreamConnections(t *testing.T) {
+	p := newTestPKI(t)
+	var opened, closed atomic.Int64
+	up := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "ok")
+	}))
+	up.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		switch s {
+		case http.StateNew:
+			opened.Add(1)
+		case http.StateClosed:
+			closed.Add(1)
+		}
+	}
+	up.Start()
+	t.Cleanup(up.Close)
+	yaml := fmt.Sprintf(siteYAML, up.URL)
+	g := startGateway(t, p, yaml)
+	if res := g.do(t, request{sni: "a.example.test", cert: p.alice}); res.status != 200 {
+		t.Fatalf("status %d", res.status)
+	}
+	if opened.Load() != 1 || closed.Load() != 0 {
+		t.Fatalf("after one request: %d upstream connections opened, %d closed; want 1, 0", opened.Load(), closed.Load())
+	}
+	next, err := Build(loadConfig(t, g.dir, yaml), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(next.Close)
+	g.srv.Swap(next).Close()
+	for deadline := time.Now().Add(10 * time.Second); closed.Load() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the retired snapshot's idle upstream connection is still open")
+		}
+	}
+}
