@@ -32,7 +32,8 @@ config with -c. It reports, with the certificate's subject and SHA-256:
   duplicate-subject, issuer-list-schannel-truncation (event 36885),
   issuer-list-over-warn-bytes, issuer-list-truncated (max_bytes),
   issuer-list-names-untrusted-ca, root-not-in-issuer-list (403.7),
-  crl-expired, crl-expiring (within 7 days), crl-issuer-unknown, crl-bad-signature
+  crl-expired, crl-expiring (within 7 days), crl-issuer-unknown, crl-bad-signature,
+  weak-directory-mapping, directory-without-strong-methods (KB5014754)
 
 Whether a chain verifies is decided by the gateway's own verifier and
 revocation engine, so lint and the gateway give the same answer.

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/certgate/certgate/internal/directory"
 	"github.com/certgate/certgate/internal/pki"
 )
 
@@ -150,6 +151,7 @@ func (f *certFlags) options(cn string) ([]pki.Option, error) {
 // leafFlags are the SAN and PKCS#12 flags of server and client certificates.
 type leafFlags struct {
 	dns, ip, email, upn, uri []string
+	sid                      string
 	p12, p12Root             bool
 	password                 string
 }
@@ -160,6 +162,7 @@ func (f *leafFlags) add(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&f.email, "email", nil, "email (rfc822Name) SAN (repeatable)")
 	fs.StringArrayVar(&f.upn, "upn", nil, "Microsoft UPN otherName SAN, e.g. alice@corp.example (repeatable)")
 	fs.StringArrayVar(&f.uri, "uri", nil, "URI SAN, e.g. spiffe://example/alice (repeatable)")
+	fs.StringVar(&f.sid, "sid", "", "account SID for the KB5014754 SID extension (1.3.6.1.4.1.311.25.2), e.g. S-1-5-21-1-2-3-1104: the strong mapping AD prefers")
 	fs.BoolVar(&f.p12, "p12", false, "also write NAME.p12 (PKCS#12 with key and chain) for browsers")
 	fs.StringVar(&f.password, "password", "", "PKCS#12 password (required with --p12)")
 	fs.BoolVar(&f.p12Root, "p12-root", false, "include the root certificate in the PKCS#12 file")
@@ -176,6 +179,12 @@ func (f *leafFlags) options() ([]pki.Option, *pki.P12Options, error) {
 	}
 	for _, u := range f.upn {
 		opts = append(opts, pki.WithUPN(u))
+	}
+	if f.sid != "" {
+		if _, err := directory.ParseSID(f.sid); err != nil {
+			return nil, nil, fmt.Errorf("flag --sid: %w", err)
+		}
+		opts = append(opts, pki.WithSID(f.sid))
 	}
 	if !f.p12 {
 		if f.password != "" || f.p12Root {

@@ -12,6 +12,7 @@ import (
 
 	pkcs12 "software.sslmate.com/src/go-pkcs12"
 
+	"github.com/certgate/certgate/internal/directory"
 	"github.com/certgate/certgate/internal/pki"
 )
 
@@ -58,7 +59,7 @@ func TestPKICLI(t *testing.T) {
 	mustCLI(t, "pki", "issue", "server", "--dir", dir, "--ca", "sub2", "--host", "localhost", "--host", "127.0.0.1")
 	mustCLI(t, "pki", "issue", "client", "--dir", dir, "--ca", "sub2", "--name", "alice", "--cn", "alice",
 		"--o", "Example", "--ou", "Ops", "--email", "alice@example.test", "--upn", "alice@corp.example.test",
-		"--uri", "spiffe://example.test/alice", "--not-before", "2030-01-01T00:00:00Z", "--days", "10",
+		"--sid", "S-1-5-21-1-2-3-1104", "--uri", "spiffe://example.test/alice", "--not-before", "2030-01-01T00:00:00Z", "--days", "10",
 		"--ku", "none", "--eku", "clientAuth,smartcardLogon", "--crl-url", "http://127.0.0.1:1/sub2.crl",
 		"--ocsp-url", "http://127.0.0.1:1/ocsp", "--aia-url", "http://127.0.0.1:1/sub2.cer", "--p12", "--password", "test")
 
@@ -83,6 +84,9 @@ func TestPKICLI(t *testing.T) {
 		}
 		if upns, err := pki.UPNs(c); err != nil || !slices.Equal(upns, []string{"alice@corp.example.test"}) {
 			t.Errorf("UPNs %v %v", upns, err)
+		}
+		if sid, err := directory.CertificateSID(c); err != nil || sid != "S-1-5-21-1-2-3-1104" {
+			t.Errorf("SID extension %q %v", sid, err)
 		}
 		if c.NotBefore.Format("2006-01-02") != "2030-01-01" || c.NotAfter.Format("2006-01-02") != "2030-01-11" {
 			t.Errorf("validity %v .. %v", c.NotBefore, c.NotAfter)

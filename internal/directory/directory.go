@@ -329,7 +329,7 @@ func (d *Directory) lookup(leaf *x509.Certificate, in Input, now time.Time, trac
 			return r, nil
 		}
 		entry = res.Entries[0]
-		t.Found, t.Detail = entry.DN, "found"
+		t.Found, t.Detail = entry.DN, "found "+entry.DN
 		r.Tries = append(r.Tries, t)
 		r.Method, r.Strong = m, m.Strong()
 		break

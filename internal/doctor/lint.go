@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/directory"
 	"github.com/certgate/certgate/internal/dname"
 	"github.com/certgate/certgate/internal/issuerlist"
 	"github.com/certgate/certgate/internal/revocation"
@@ -44,6 +45,8 @@ const (
 	CheckIssuerListUntrust  = "issuer-list-names-untrusted-ca"
 	CheckRootNotInList      = "root-not-in-issuer-list"
 	CheckRevokedCA          = "ca-revoked"
+	CheckWeakMapping        = "weak-directory-mapping"
+	CheckNoStrongMapping    = "directory-without-strong-methods"
 	CheckCRLExpired         = "crl-expired"
 	CheckCRLExpiring        = "crl-expiring"
 	CheckCRLIssuer          = "crl-issuer-unknown"
@@ -539,7 +542,11 @@ func LintSites(c *config.Config, site string, at time.Time, engines func(site st
 		if ca.IssuerList.MaxBytes != nil {
 			in.MaxBytes = *ca.IssuerList.MaxBytes
 		}
-		out = append(out, Lint(in))
+		rep := Lint(in)
+		if s.Mapping != nil && s.Mapping.Directory != nil {
+			lintDirectory(rep, fmt.Sprintf("sites[%d].mapping.directory", i), s.Mapping.Directory)
+		}
+		out = append(out, rep)
 	}
 	if site != "" && len(out) == 0 {
 		return nil, fmt.Errorf("lint %s: %w: no site named %q", c.Path, ErrBadInput, site)
@@ -595,5 +602,32 @@ func (l *linter) rootsNotSent(sent issuerlist.Result, explicit bool) {
 		l.certFinding(r, CheckRootNotInList, SevError, substatus.CertRequired,
 			fmt.Sprintf("Is a trusted root, but the issuer list sent to clients does not name it: %s. Browsers such as Chromium only offer a certificate whose chain reaches a CA named in that list, so clients of this root are never asked for theirs and get 403.7 %s.", why, substatus.SecENoCredentials.Name()),
 			fmt.Sprintf("Add it (or the intermediates under it that issue client certificates) to %s, or remove it from trust.roots if it issues no client certificates.", field))
+	}
+}
+
+// lintDirectory reports the KB5014754 weak mapping methods a site's
+// directory uses (allow_weak), and a directory left with no strong method.
+// UPN mapping without upn.issuers is a configuration error, reported
+// before lint runs.
+func lintDirectory(r *LintReport, path string, d *config.Directory) {
+	strong := false
+	for i, m := range d.Methods {
+		dm := directory.Method(m)
+		if dm.Strong() {
+			strong = true
+			continue
+		}
+		r.Findings = append(r.Findings, Finding{
+			Check: CheckWeakMapping, Severity: SevWarning, Sub: substatus.MapperDenied.String(),
+			Message: fmt.Sprintf("%s.methods[%d] %q is a weak mapping (KB5014754): it maps by names any trusted CA can write, and Windows domain controllers refuse it in full enforcement", path, i, m),
+			Fix:     "give each account a strong altSecurityIdentities value (X509:<I>issuer<SR>serial, X509:<SKI>, X509:<SHA1-PUKEY>) or issue certificates with the SID extension, then remove the method and allow_weak",
+		})
+	}
+	if !strong {
+		r.Findings = append(r.Findings, Finding{
+			Check: CheckNoStrongMapping, Severity: SevWarning, Sub: substatus.MapperDenied.String(),
+			Message: fmt.Sprintf("%s.methods has no strong method: every mapping is weak", path),
+			Fix:     "list sid, issuer_serial, ski or sha1_pukey first",
+		})
 	}
 }

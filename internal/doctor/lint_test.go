@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -232,6 +233,56 @@ sites:
 	}
 	if _, err := LintConfig(c, "nosuch", at); err == nil {
 		t.Error("LintConfig(site nosuch) succeeded, want an error naming the site")
+	}
+}
+
+// TestLintDirectoryMethods: lint -c names the weak directory methods a
+// site allows, and a directory with no strong method at all.
+func TestLintDirectoryMethods(t *testing.T) {
+	dir := t.TempDir()
+	in := cleanTrust(t)
+	pkitest.WriteCerts(t, dir, "roots.pem", in.Roots[0].Certificate)
+	pkitest.WriteCerts(t, dir, "intermediates.pem", in.Intermediates[0].Certificate)
+	pkitest.WriteLeaf(t, dir, "server", pkitest.NewRoot(t, "Server CA").Localhost(t))
+	for _, tt := range []struct {
+		methods string
+		want    []string
+	}{
+		{"[issuer_serial, ski]", nil},
+		{"[issuer_serial, upn, subject]", []string{CheckWeakMapping, CheckWeakMapping}},
+		{"[rfc822]", []string{CheckWeakMapping, CheckNoStrongMapping}},
+	} {
+		t.Run(tt.methods, func(t *testing.T) {
+			cfg := `
+sites:
+  - name: intranet
+    hosts: [intranet.example.test]
+    certificate: {cert: server.pem, key: server.key}
+    upstream: echo
+    client_auth:
+      trust: {roots: roots.pem, intermediates: intermediates.pem}
+    mapping:
+      upn: {issuers: [intermediates.pem]}
+      directory: {url: "ldaps://dc.corp.test", base_dn: "dc=corp,dc=test", allow_weak: true, methods: ` + tt.methods + `}
+    locations:
+      - {path: /, client_cert: require}
+`
+			c, err := config.Load(pkitest.WriteFile(t, dir, "certgate.yaml", []byte(cfg)))
+			if err != nil {
+				t.Fatalf("config.Load: %v", err)
+			}
+			reports, err := LintConfig(c, "", at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, f := range reports[0].Findings {
+				got = append(got, f.Check)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("findings %q, want %q:\n%s", got, tt.want, text(t, reports[0]))
+			}
+		})
 	}
 }
 
