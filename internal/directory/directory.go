@@ -202,13 +202,8 @@ func (d *Directory) Lookup(chain []*x509.Certificate, in Input, trace bool) (Res
 		return Result{Reason: "no certificate"}, nil
 	}
 	leaf := chain[0]
-	key := sha256.Sum256(leaf.Raw)
+	key := cacheKey(leaf, in)
 	now := d.o.Now()
-	// The NTAuth bit is part of the question: the same certificate may
-	// be asked with it by a site that lists its CA and without by another.
-	if in.NTAuth {
-		key[0] ^= 0x80
-	}
 	if !trace {
 		if e, ok := d.cached(key); ok && now.Before(e.expires) {
 			d.hits.Add(1)
@@ -246,6 +241,17 @@ func (d *Directory) Lookup(chain []*x509.Certificate, in Input, trace bool) (Res
 	}
 	d.store(key, cacheEntry{res: withoutTries(r), expires: now.Add(ttl), negative: neg})
 	return r, nil
+}
+
+// cacheKey is the certificate's SHA-256 with the NTAuth bit folded in: the
+// same certificate may be asked with it by a site that lists its CA and
+// without by another.
+func cacheKey(leaf *x509.Certificate, in Input) [32]byte {
+	key := sha256.Sum256(leaf.Raw)
+	if in.NTAuth {
+		key[0] ^= 0x80
+	}
+	return key
 }
 
 func withoutTries(r Result) Result {

@@ -70,6 +70,15 @@ func (m *Mapper) Rules() []RuleDescription {
 		}
 		out = append(out, d)
 	}
+	if m.dir != nil {
+		var ms []string
+		for _, x := range m.dir.Methods() {
+			ms = append(ms, fmt.Sprintf("%s (%s)", x, strength(x.Strong())))
+		}
+		out = append(out, RuleDescription{Rule: RuleDirectory, Kind: "directory",
+			Criteria: []string{"one account in " + m.dir.URL() + " found by, in order: " + strings.Join(ms, ", ")},
+			User:     "the account's userPrincipalName (else sAMAccountName), groups from the directory"})
+	}
 	if m.upn.Enabled {
 		c := "certificate has a UPN (SAN otherName 1.3.6.1.4.1.311.20.2.3)"
 		user := "the UPN"

@@ -49,7 +49,7 @@ const (
 	Password = "gateway-secret"
 )
 
-func findSlapd(t *testing.T) (slapdBin, slapadd string) {
+func findSlapd(t testing.TB) (slapdBin, slapadd string) {
 	t.Helper()
 	slapdBin, err1 := exec.LookPath("slapd")
 	if err1 != nil {
@@ -70,7 +70,7 @@ func findSlapd(t *testing.T) (slapdBin, slapadd string) {
 
 func statErr(p string) error { _, err := os.Stat(p); return err }
 
-func freePort(t *testing.T) string {
+func freePort(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -85,7 +85,7 @@ func freePort(t *testing.T) string {
 // bind account and ou=people/ou=groups are added here) and starts slapd.
 // It is stopped at the end of the test. Without slapd it skips the test
 // outside CI and fails it in CI.
-func Start(t *testing.T, ldif string) *Server {
+func Start(t testing.TB, ldif string) *Server {
 	t.Helper()
 	slapdBin, slapadd := findSlapd(t)
 	dir := t.TempDir()
@@ -203,7 +203,7 @@ type User struct {
 }
 
 // LDIF renders the account.
-func (u User) LDIF(t *testing.T) string {
+func (u User) LDIF(t testing.TB) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "dn: cn=%s,ou=people,%s\nobjectClass: inetOrgPerson\nobjectClass: certgateADObject\ncn: %s\nsn: %s\n", u.CN, Base, u.CN, u.CN)
 	if u.UPN != "" {
