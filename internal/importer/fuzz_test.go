@@ -34,3 +34,29 @@ func FuzzNginx(f *testing.F) {
 		}
 	})
 }
+
+// FuzzIIS runs the IIS translation on arbitrary applicationHost.config and
+// netsh text: no panic, no hang, and output config.Parse accepts or an
+// ordinary error.
+func FuzzIIS(f *testing.F) {
+	for _, p := range [][2]string{
+		{"iis/applicationHost.config", "iis/netsh-sslcert.txt"},
+		{"iis/e2e-applicationHost.config", "iis/e2e-netsh-sslcert.txt"},
+	} {
+		x, err := os.ReadFile(filepath.Join("testdata", p[0]))
+		if err != nil {
+			f.Fatal(err)
+		}
+		n, err := os.ReadFile(filepath.Join("testdata", p[1]))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(x, n)
+	}
+	f.Fuzz(func(t *testing.T, xml, netsh []byte) {
+		_, err := IIS(xml, IISOptions{Netsh: netsh, Output: "c.yaml"})
+		if errors.Is(err, ErrInvalidOutput) {
+			t.Fatalf("translation produced an invalid config: %v", err)
+		}
+	})
+}
