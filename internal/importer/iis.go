@@ -308,9 +308,13 @@ func (im *iisImporter) site(sn *xnode, iisName string) {
 	// Hosts and the listen port.
 	noHost := false
 	for _, b := range https {
-		if b.host == "" {
+		switch {
+		case b.host == "":
 			noHost = true
-		} else if !containsFold(s.Hosts, b.host) {
+		case validHost(b.host) != nil:
+			im.add(Item{Kind: NotTranslated, Security: true, Line: b.line, Site: iisName, Setting: `bindingInformation="` + b.info + `"`,
+				Reason: "the host name is not one certgate accepts (an IP address or an invalid name); requests for it reach the default site and get its policy"})
+		case !containsFold(s.Hosts, b.host):
 			s.Hosts = append(s.Hosts, b.host)
 		}
 		port := ":" + b.port

@@ -316,3 +316,20 @@ func TestParseNetsh(t *testing.T) {
 		t.Errorf("port 8443 matched %+v", e)
 	}
 }
+
+// TestIISInvalidHost: a binding host certgate refuses is reported, not
+// written (the output must always load).
+func TestIISInvalidHost(t *testing.T) {
+	x := `<configuration><system.applicationHost><sites><site name="S" id="1"><bindings>
+<binding protocol="https" bindingInformation="*:443:10.1.2.3" />
+<binding protocol="https" bindingInformation="*:443:ok.example.test" sslFlags="1" /></bindings></site></sites></system.applicationHost>
+</configuration>`
+	res, err := IIS([]byte(x), IISOptions{Output: filepath.Join(t.TempDir(), "c.yaml")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Config.Sites[0].Hosts; len(got) != 1 || got[0] != "ok.example.test" {
+		t.Errorf("hosts %v", got)
+	}
+	findItem(t, res.Report, "S", "10.1.2.3")
+}
