@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,6 +19,7 @@ func newVerifyCmd() *cobra.Command {
 		asJSON              bool
 		timeout             time.Duration
 	)
+	var progress bool
 	cmd := &cobra.Command{
 		Use:   "verify CERT [--roots F]... [--intermediates F]... [--crl F]... [--urlfetch] | -c certgate.yaml --site NAME",
 		Short: "Verify a client certificate with the gateway's engine and say what the gateway would answer",
@@ -66,6 +68,11 @@ Exit codes: 0 accepted (200), 1 rejected, 2 usage or unreadable input.`,
 			} else if o.Site != "" {
 				return errors.New("verify: --site needs -c certgate.yaml")
 			}
+			// One line per fetch on stderr: on a terminal by default (a
+			// slow CDP otherwise looks like a hang), or with --progress.
+			if progress || (!cmd.Flags().Changed("progress") && isTerminal(os.Stderr)) {
+				o.Progress = cmd.ErrOrStderr()
+			}
 			r, err := doctor.Verify(cmd.Context(), o)
 			if err != nil {
 				return err
@@ -98,6 +105,14 @@ Exit codes: 0 accepted (200), 1 rejected, 2 usage or unreadable input.`,
 	f.StringVar(&o.Site, "site", "", "with -c: the site (default: the only site)")
 	f.DurationVar(&timeout, "timeout", 0, "limit for each fetch (default 5s, or the site's revocation.timeout)")
 	f.StringVar(&o.Password, "password", "", "password of a .p12/.pfx CERT")
+	f.BoolVar(&progress, "progress", false, "print each network fetch to stderr as it starts and ends (default: when stderr is a terminal)")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
+}
+
+// isTerminal reports whether f is a character device (a terminal), without
+// a dependency for it.
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

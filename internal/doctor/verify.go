@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"io"
 	"log/slog"
 	"slices"
 	"strings"
@@ -69,6 +70,9 @@ type VerifyOptions struct {
 	// Logger receives the revocation engine's log; nil discards it (the
 	// report already says what failed).
 	Logger *slog.Logger
+	// Progress, when set, receives one line per network fetch as it starts
+	// and ends (the CLI passes stderr on a terminal, or with --progress).
+	Progress io.Writer
 }
 
 // verifyEnv is the verification set-up Verify runs: the one engine, how it
@@ -120,10 +124,11 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
 		return nil, err
 	}
 	var env *verifyEnv
+	prog := newProgress(o.Progress)
 	if o.Config != nil {
-		env, err = siteEnv(o)
+		env, err = siteEnv(o, prog)
 	} else {
-		env, err = explicitEnv(o)
+		env, err = explicitEnv(o, prog)
 	}
 	if err != nil {
 		return nil, err
@@ -144,20 +149,24 @@ func Verify(ctx context.Context, o VerifyOptions) (*VerifyReport, error) {
 	}
 	var walk aiaResult
 	if o.URLFetch && parsed {
-		walk = completeChain(ctx, env.fetcher, presented, certsOnly(env.inters), certsOnly(env.roots))
+		walk = completeChain(ctx, env.fetcher, prog, presented, certsOnly(env.inters), certsOnly(env.roots))
 	}
 	all := slices.Clone(ders)
 	for _, c := range walk.fetched {
 		all = append(all, c.Raw)
 	}
 	out := env.verifier.VerifyDER(ctx, all, at)
+	var reach map[string]VerifyFetch
+	if o.URLFetch && env.mode != revocation.Off {
+		reach = reachability(ctx, env.fetcher, prog, out.Revocation)
+	}
 
-	b := &reportBuilder{o: o, env: env, at: at, out: out, presented: presented, sources: sources, walk: walk}
+	b := &reportBuilder{o: o, env: env, at: at, out: out, presented: presented, sources: sources, walk: walk, reach: reach}
 	return b.build(), nil
 }
 
 // explicitEnv builds a verifier from --roots, --intermediates and --crl.
-func explicitEnv(o VerifyOptions) (*verifyEnv, error) {
+func explicitEnv(o VerifyOptions, prog *progress) (*verifyEnv, error) {
 	if o.Site != "" {
 		return nil, fmt.Errorf("verify: %w: --site needs -c certgate.yaml", ErrUsage)
 	}
@@ -214,6 +223,7 @@ func explicitEnv(o VerifyOptions) (*verifyEnv, error) {
 	}
 	if env.mode != revocation.Off {
 		ro := revocation.Options{Mode: env.mode, LocalCRLs: o.CRLs, Issuers: issuers, Timeout: timeout, Logger: o.Logger}
+		prog.hook(&ro)
 		if !o.At.IsZero() {
 			// "What would the gateway answer at --at": its clock, which
 			// judges the freshness of fetched CRLs and OCSP answers, reads
@@ -249,7 +259,7 @@ func explicitEnv(o VerifyOptions) (*verifyEnv, error) {
 // timeout) may differ from the config, and the report says so: without
 // --urlfetch an online site is checked cache-only, so that verify never
 // uses the network unasked.
-func siteEnv(o VerifyOptions) (*verifyEnv, error) {
+func siteEnv(o VerifyOptions, prog *progress) (*verifyEnv, error) {
 	if len(o.Roots)+len(o.Intermediates)+len(o.CRLs) > 0 || o.Purpose != "" || o.PeerName != "" {
 		return nil, fmt.Errorf("verify: %w: with -c the site's trust is used: --roots, --intermediates, --crl, --purpose and --peer-name do not apply", ErrUsage)
 	}
@@ -289,9 +299,15 @@ func siteEnv(o VerifyOptions) (*verifyEnv, error) {
 		if o.Timeout > 0 {
 			ro.Timeout = o.Timeout
 		}
+		if !o.At.IsZero() {
+			// As in explicitEnv: the engine judges freshness at --at.
+			at := o.At
+			ro.Now = func() time.Time { return at }
+		}
+		prog.hook(ro)
 	}
 
-	s, err := site.Build(cfg, i, site.Options{Logger: o.Logger, Revocation: adjust})
+	s, err := site.Build(cfg, i, site.Options{Logger: o.Logger, Revocation: adjust, OnFetch: prog.onFetch()})
 	if err != nil {
 		return nil, err
 	}

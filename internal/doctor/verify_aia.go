@@ -62,7 +62,7 @@ type aiaResult struct {
 // through the revocation package's guarded Fetcher. What the fetched
 // certificates are worth is left to the verifier: they are appended to
 // the presented chain, as if the client had sent them.
-func completeChain(ctx context.Context, f *revocation.Fetcher, presented, inters, roots []*x509.Certificate) aiaResult {
+func completeChain(ctx context.Context, f *revocation.Fetcher, prog *progress, presented, inters, roots []*x509.Certificate) aiaResult {
 	res := aiaResult{from: map[string]string{}}
 	if len(presented) == 0 {
 		return res
@@ -81,7 +81,7 @@ func completeChain(ctx context.Context, f *revocation.Fetcher, presented, inters
 		}
 		next := issuerAmong(cur, known)
 		if next == nil {
-			next = fetchIssuer(ctx, f, cur, &res)
+			next = fetchIssuer(ctx, f, prog, cur, &res)
 			if next == nil {
 				return res
 			}
@@ -116,15 +116,17 @@ func issuerAmong(cur *x509.Certificate, cands []*x509.Certificate) *x509.Certifi
 }
 
 // fetchIssuer tries cur's caIssuers URLs in order and records each fetch.
-func fetchIssuer(ctx context.Context, f *revocation.Fetcher, cur *x509.Certificate, res *aiaResult) *x509.Certificate {
+func fetchIssuer(ctx context.Context, f *revocation.Fetcher, prog *progress, cur *x509.Certificate, res *aiaResult) *x509.Certificate {
 	for i, u := range cur.IssuingCertificateURL {
 		if i == maxAIAURLs {
 			break
 		}
 		fe := AIAFetch{For: dnString(cur.Subject.String()), URL: u, Started: time.Now().UTC(), forCert: cur}
+		prog.start("aia", u)
 		start := time.Now()
 		body, err := f.Fetch(ctx, u)
 		fe.duration = time.Since(start)
+		prog.done("aia", u, err == nil, fe.duration)
 		fe.DurationMS = float64(fe.duration.Microseconds()) / 1000
 		var got *x509.Certificate
 		if err == nil {

@@ -168,6 +168,9 @@ type VerifyMapping struct {
 }
 
 type reportBuilder struct {
+	// reach is what fetching each cache-answered CRL URL gave now
+	// (reachability), with --urlfetch.
+	reach     map[string]VerifyFetch
 	o         VerifyOptions
 	env       *verifyEnv
 	at        time.Time
@@ -331,6 +334,14 @@ func (b *reportBuilder) element(i int, c *x509.Certificate) (VerifyElement, []st
 			}
 			f.Source = a.Source
 			e.Revocation.Other = append(e.Revocation.Other, f)
+		}
+	}
+	for j := range e.URLs {
+		if f, ok := b.reach[e.URLs[j].URL]; ok && e.URLs[j].Kind != URLKindAIA {
+			e.URLs[j].Fetches = append(e.URLs[j].Fetches, f)
+			if !f.OK {
+				warns = append(warns, fmt.Sprintf("%s %q: %s %s is unreachable now; revocation was answered from a cached CRL, which will not be renewed while it stays down", e.Label, e.Subject, e.URLs[j].Kind, e.URLs[j].URL))
+			}
 		}
 	}
 	for _, fe := range b.walk.fetches {

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -614,5 +616,75 @@ func TestVerifyURLFetchTimeout(t *testing.T) {
 				t.Errorf("the slow URL is not reported as a timeout:\n%s", out)
 			}
 		})
+	}
+}
+
+// TestVerifyURLFetchCachedCDPDown: with a site whose CRLs are cached on
+// disk, verify --urlfetch prints each fetch as it starts and ends, and
+// when the CDP is down the next day it says so next to the cached answer
+// instead of a bare "ok (cache)".
+func TestVerifyURLFetchCachedCDPDown(t *testing.T) {
+	dir := t.TempDir()
+	srv := newPKIServer(t)
+	root := pkitest.NewRoot(t, "Cache Root", caValid, serial(0x01))
+	crlURL := srv.URL("/root.crl")
+	leaf := root.Client(t, "Cache Leaf", leafValid, serial(0x1001), pki.WithCRLDistributionPoints(crlURL))
+	srv.set("/root.crl", root.CRL(t, crlOpts(1)))
+	pkitest.WriteLeaf(t, dir, "server", root.Localhost(t, leafValid))
+	pkitest.WriteCerts(t, dir, "roots.pem", root.Cert)
+	leafPEM := pkitest.WriteCerts(t, dir, "leaf.pem", leaf.Cert)
+	cfg, err := config.Load(pkitest.WriteFile(t, dir, "certgate.yaml", []byte(`
+listen: 127.0.0.1:0
+admin: {listen: "off"}
+sites:
+  - name: app
+    hosts: [app.example.test]
+    certificate: {cert: server.pem, key: server.key}
+    upstream: echo
+    client_auth:
+      trust: {roots: roots.pem}
+      revocation: {mode: online, cache_dir: crl-cache}
+    locations:
+      - {path: /, client_cert: require}
+`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prog bytes.Buffer
+	r, err := Verify(context.Background(), VerifyOptions{CertFile: leafPEM, Config: cfg, Site: "app", URLFetch: true, At: at, Progress: &prog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkVerdict(t, r, text(t, r), "200", "")
+	if !strings.Contains(prog.String(), "fetch crl          "+crlURL+" ...") || !strings.Contains(prog.String(), crlURL+" ok (") {
+		t.Errorf("progress does not show the CRL fetch starting and ending:\n%s", prog.String())
+	}
+
+	srv.srv.Close() // the CDP goes down; the cached CRL is still fresh
+	prog.Reset()
+	r, err = Verify(context.Background(), VerifyOptions{CertFile: leafPEM, Config: cfg, Site: "app", URLFetch: true, At: at, Progress: &prog})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := text(t, r)
+	checkVerdict(t, r, out, "200", "")
+	outText := string(out)
+	var kinds []string
+	for _, u := range r.Chain[0].URLs {
+		if u.URL != crlURL {
+			continue
+		}
+		for _, f := range u.Fetches {
+			kinds = append(kinds, fmt.Sprintf("%s ok=%v", f.Kind, f.OK))
+		}
+	}
+	if strings.Join(kinds, ", ") != "cache ok=true, reachability ok=false" {
+		t.Errorf("fetches of %s: %v, want the cache answer and a failed reachability check\n%s", crlURL, kinds, outText)
+	}
+	if !strings.Contains(outText, "unreachable now") || !slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.Contains(w, crlURL) }) {
+		t.Errorf("report does not say the CDP is down:\n%s", outText)
+	}
+	if !strings.Contains(prog.String(), "fetch reachability") {
+		t.Errorf("progress does not show the reachability fetch:\n%s", prog.String())
 	}
 }

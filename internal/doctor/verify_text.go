@@ -154,6 +154,11 @@ func writeElement(p *printer, e VerifyElement) {
 // verified base CRL #1, ..." or "FAILED (crl, 1ms): connection refused".
 func fetchLine(f VerifyFetch) string {
 	meta := f.Kind
+	if f.Kind == "cache" {
+		// A cached copy answered: the URL itself was not contacted, which
+		// "ok (cache)" alone let people read as "the CDP is up".
+		meta = "cache, URL not contacted"
+	}
 	if f.duration > 0 {
 		meta += ", " + roundDuration(f.duration)
 	}

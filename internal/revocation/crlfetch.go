@@ -40,6 +40,13 @@ func (e *Engine) fetchCRL(ctx context.Context, ent *crlEntry, issuer *x509.Certi
 }
 
 func (e *Engine) doFetchCRL(ctx context.Context, ent *crlEntry, issuer *x509.Certificate, lenient bool) (*crlState, error) {
+	if e.opts.OnFetchStart != nil {
+		kind := "crl"
+		if ent.delta.Load() {
+			kind = "delta-crl"
+		}
+		e.opts.OnFetchStart(kind, ent.url)
+	}
 	start := time.Now()
 	prev := ent.state.Load()
 	var have validators

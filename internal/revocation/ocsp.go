@@ -212,6 +212,9 @@ func (e *Engine) fetchOCSP(ctx context.Context, ent *ocspEntry, rawURL string, c
 }
 
 func (e *Engine) doFetchOCSP(ctx context.Context, ent *ocspEntry, rawURL string, cert, issuer *x509.Certificate) (*ocspState, error) {
+	if e.opts.OnFetchStart != nil {
+		e.opts.OnFetchStart("ocsp", rawURL)
+	}
 	start := time.Now()
 	der, err := e.queryOCSP(ctx, rawURL, cert, issuer)
 	var resp *ocsp.Response

@@ -131,6 +131,10 @@ type Options struct {
 	// request path or in the background (kind "crl", "delta-crl" or
 	// "ocsp"), for metrics. It must not block.
 	OnFetch func(kind, url string, ok bool, d time.Duration)
+	// OnFetchStart, when set, is called before every network fetch (the
+	// same kinds as OnFetch), for progress output: `certgate verify
+	// --urlfetch` prints each URL as it starts. It must not block.
+	OnFetchStart func(kind, url string)
 }
 
 // withDefaults returns o with defaults applied, or an error naming the
