@@ -91,7 +91,7 @@ type Directory struct {
 	o        Options
 	u        *url.URL
 	tls      *tls.Config
-	pool     chan *ldap.Conn
+	pool     chan *pconn
 	inChain  atomic.Int32 // 0 unknown, 1 AD (in-chain rule), 2 walk
 	mu       sync.Mutex
 	cache    map[[32]byte]cacheEntry
@@ -143,7 +143,7 @@ func New(o Options) (*Directory, error) {
 		o:     c,
 		u:     u,
 		tls:   &tls.Config{RootCAs: c.RootCAs, ServerName: host, MinVersion: tls.VersionTLS12},
-		pool:  make(chan *ldap.Conn, c.PoolSize),
+		pool:  make(chan *pconn, c.PoolSize),
 		cache: map[[32]byte]cacheEntry{},
 	}, nil
 }
@@ -447,7 +447,7 @@ func fileTime(ft int64) time.Time {
 // nested ones included: with AD's LDAP_MATCHING_RULE_IN_CHAIN in one
 // search, elsewhere by walking memberOf, at most MaxGroupDepth levels and
 // MaxGroups groups (a cycle or a huge tree must not stall a request).
-func (d *Directory) groups(conn *ldap.Conn, deadline time.Time, e *ldap.Entry) ([]string, error) {
+func (d *Directory) groups(conn *pconn, deadline time.Time, e *ldap.Entry) ([]string, error) {
 	if d.inChain.Load() == 0 {
 		mode := int32(2)
 		res, err := d.search(conn, deadline, "", ldap.ScopeBaseObject, "(objectClass=*)", []string{"supportedCapabilities"}, 1)
@@ -521,7 +521,7 @@ func groupName(dn string) string {
 // search runs one search within the lookup's deadline. Every failure is
 // ErrUnavailable but "no such object" on a base search, which the caller
 // handles.
-func (d *Directory) search(conn *ldap.Conn, deadline time.Time, base string, scope int, filter string, attrs []string, limit int) (*ldap.SearchResult, error) {
+func (d *Directory) search(conn *pconn, deadline time.Time, base string, scope int, filter string, attrs []string, limit int) (*ldap.SearchResult, error) {
 	left := time.Until(deadline)
 	if left <= 0 {
 		return nil, fmt.Errorf("%w: %s: no answer within %v", ErrUnavailable, d.o.URL, d.o.Timeout)
@@ -545,12 +545,26 @@ func (d *Directory) search(conn *ldap.Conn, deadline time.Time, base string, sco
 	return res, nil
 }
 
-// get returns a pooled connection or dials, StartTLS and binds a new one.
-func (d *Directory) get(deadline time.Time) (*ldap.Conn, error) {
+// pconn is a pooled connection and the TCP connection under it, whose
+// deadline bounds everything the lookup does on it: go-ldap's request
+// timeout does not cover the TLS handshake after StartTLS, and a server
+// that answers StartTLS and then stalls must not hold a request.
+type pconn struct {
+	*ldap.Conn
+	raw net.Conn
+}
+
+// get returns a pooled connection or dials, StartTLS and binds a new one,
+// with the TCP deadline set to the lookup's deadline.
+func (d *Directory) get(deadline time.Time) (*pconn, error) {
 	for {
 		select {
 		case c := <-d.pool:
 			if c.IsClosing() {
+				c.Close()
+				continue
+			}
+			if err := c.raw.SetDeadline(deadline); err != nil {
 				c.Close()
 				continue
 			}
@@ -563,15 +577,34 @@ func (d *Directory) get(deadline time.Time) (*ldap.Conn, error) {
 	if deadline.Before(dialDeadline) {
 		dialDeadline = deadline
 	}
-	dialer := &net.Dialer{Timeout: d.o.DialTimeout, Deadline: dialDeadline}
-	opts := []ldap.DialOpt{ldap.DialWithDialer(dialer)}
-	if d.u.Scheme == "ldaps" {
-		opts = append(opts, ldap.DialWithTLSConfig(d.tls))
+	dialer := &net.Dialer{Deadline: dialDeadline}
+	host := d.u.Host
+	if d.u.Port() == "" {
+		port := "389"
+		if d.u.Scheme == "ldaps" {
+			port = "636"
+		}
+		host = net.JoinHostPort(d.u.Hostname(), port)
 	}
-	c, err := ldap.DialURL(d.o.URL, opts...)
+	raw, err := dialer.Dial("tcp", host)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: connect: %v", ErrUnavailable, d.o.URL, err)
 	}
+	// The whole setup (TLS, StartTLS, bind) within the dial deadline, the
+	// rest of the lookup within its own.
+	_ = raw.SetDeadline(dialDeadline)
+	var conn net.Conn = raw
+	if d.u.Scheme == "ldaps" {
+		tc := tls.Client(raw, d.tls)
+		if err := tc.Handshake(); err != nil {
+			raw.Close()
+			return nil, fmt.Errorf("%w: %s: TLS: %v", ErrUnavailable, d.o.URL, err)
+		}
+		conn = tc
+	}
+	l := ldap.NewConn(conn, d.u.Scheme == "ldaps")
+	l.Start()
+	c := &pconn{Conn: l, raw: raw}
 	c.SetTimeout(time.Until(dialDeadline))
 	if d.u.Scheme == "ldap" {
 		if err := c.StartTLS(d.tls); err != nil {
@@ -585,13 +618,22 @@ func (d *Directory) get(deadline time.Time) (*ldap.Conn, error) {
 			return nil, fmt.Errorf("%w: %s: bind as %q: %v", ErrUnavailable, d.o.URL, d.o.BindDN, err)
 		}
 	}
+	if err := raw.SetDeadline(deadline); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("%w: %s: %v", ErrUnavailable, d.o.URL, err)
+	}
 	return c, nil
 }
 
 // put returns a healthy connection to the pool; a connection that failed
 // (or timed out, leaving a reply in flight) is closed.
-func (d *Directory) put(c *ldap.Conn, ok bool) {
+func (d *Directory) put(c *pconn, ok bool) {
 	if !ok || d.closed.Load() || c.IsClosing() {
+		c.Close()
+		return
+	}
+	// No deadline while idle: the next lookup sets its own.
+	if c.raw.SetDeadline(time.Time{}) != nil {
 		c.Close()
 		return
 	}

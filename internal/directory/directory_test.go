@@ -295,6 +295,48 @@ func TestBlackHoledDirectory(t *testing.T) {
 	}
 }
 
+// TestStallAfterStartTLS: a server that accepts StartTLS and then never
+// speaks TLS must cost the lookup its timeout: go-ldap's request timeout
+// does not cover that handshake, the connection deadline does.
+func TestStallAfterStartTLS(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 512)
+				if _, err := c.Read(buf); err != nil {
+					return
+				}
+				// LDAPMessage { id 1, extendedResp { success, "", "" } }
+				_, _ = c.Write([]byte{0x30, 0x0c, 0x02, 0x01, 0x01, 0x78, 0x07, 0x0a, 0x01, 0x00, 0x04, 0x00, 0x04, 0x00})
+				<-done // then silence: the client's TLS ClientHello is never answered
+			}()
+		}
+	}()
+	root := pkitest.NewRoot(t, "Some Root")
+	d := newDir(t, Options{URL: "ldap://" + ln.Addr().String(), RootCAs: root.Pool(), BaseDN: testBase,
+		Timeout: 300 * time.Millisecond, DialTimeout: 200 * time.Millisecond})
+	start := time.Now()
+	_, err = d.Lookup([]*x509.Certificate{root.Client(t, "x").Cert}, Input{}, false)
+	if !IsUnavailable(err) || !strings.Contains(err.Error(), "StartTLS") {
+		t.Fatalf("Lookup: %v, want ErrUnavailable from StartTLS", err)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("lookup took %v with a 200ms dial timeout", el)
+	}
+}
+
 // TestLDAPSWrongCA: a directory whose certificate does not chain to the
 // configured CA is unavailable, never trusted.
 func TestLDAPSWrongCA(t *testing.T) {
