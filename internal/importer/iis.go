@@ -375,6 +375,7 @@ func (im *iisImporter) site(sn *xnode, iisName string) {
 	siteScope, subs := im.scopesOf(iisName)
 	im.upstream(s, iisName, siteScope)
 	im.locationsOf(s, iisName, siteScope, subs)
+	im.webSocket(s, iisName, siteScope, subs)
 	im.clientAuth(s, iisName, ns)
 	im.mapping(s, iisName, siteScope, subs, ns)
 	for _, sc := range append([]iisScope{siteScope}, subs...) {
@@ -569,6 +570,35 @@ func (im *iisImporter) locationsOf(s *siteOut, iisName string, siteScope iisScop
 			Reason: "IIS applies <location path=\"Site/Secure\"> to /secure and /SECURE; certgate matches paths case-sensitively, so a request spelled in another case gets the parent path's policy",
 			Action: "add paths: {case_insensitive: true} to the site when available; until then make the parent path as strict as needed or normalise case in front"})
 	}
+}
+
+// webSocket passes WebSocket upgrades on every location when the site (or
+// the server) enables IIS's WebSocket module; certgate refuses upgrades a
+// location does not list.
+func (im *iisImporter) webSocket(s *siteOut, iisName string, siteScope iisScope, subs []iisScope) {
+	var ws *xnode
+	for _, sc := range []iisScope{siteScope, im.global} {
+		if sc.web != nil {
+			if n := sc.web.child("webSocket"); n != nil {
+				ws = n
+				break
+			}
+		}
+	}
+	for _, sc := range subs {
+		if sc.web != nil && sc.web.child("webSocket") != nil {
+			n := sc.web.child("webSocket")
+			im.add(Item{Kind: NotTranslated, Line: n.line, Site: iisName, Setting: `<location path="` + attrOr(sc.loc, "path", "") + `"> <webSocket>`,
+				Reason: "the site's WebSocket setting applies to every location", Action: "set upgrade: per location by hand"})
+		}
+	}
+	if ws == nil || !isEnabled(ws) {
+		return
+	}
+	for i := range s.Locations {
+		s.Locations[i].Upgrade = []string{"websocket"}
+	}
+	s.note("locations[0]", "%s:%d: <webSocket enabled=\"true\">: WebSocket upgrades are passed on every location", im.o.Name, ws.line)
 }
 
 func rank(p string) int {

@@ -155,6 +155,12 @@ func TestIISApplicationHost(t *testing.T) {
 	if got := policies(portal)["/"]; got != "require" {
 		t.Errorf("Partner-Portal /: %q, want require", got)
 	}
+	if got := strings.Join(portal.Locations[0].Upgrade, ","); got != "websocket" {
+		t.Errorf("Partner-Portal upgrade %q, want websocket (<webSocket enabled=\"true\">)", got)
+	}
+	if len(intranet.Locations[0].Upgrade) != 0 {
+		t.Errorf("Contoso-Intranet passes upgrades %v without <webSocket>", intranet.Locations[0].Upgrade)
+	}
 	if portal.Upstream != "http://10.0.5.20:8080" {
 		t.Errorf("Partner-Portal upstream = %q, want the URL Rewrite target", portal.Upstream)
 	}

@@ -642,6 +642,9 @@ type nginxLoc struct {
 	path     string
 	require  bool // an if ($ssl_client_verify != SUCCESS) { return 4xx; } inside
 	proxy    *directive
+	// upgrade is the directive passing the Upgrade header on
+	// (proxy_set_header Upgrade $http_upgrade): WebSocket proxying.
+	upgrade *directive
 }
 
 func (nx *nginxImporter) locations(s *siteOut, srv *directive, block []*directive, pol verifyPolicy) {
@@ -700,6 +703,10 @@ func (nx *nginxImporter) locations(s *siteOut, srv *directive, block []*directiv
 				s.Locations[0].ClientCert = config.ClientCertRequire
 				s.note("locations[0]", "%s: location / with an $ssl_client_verify check", l.d.where())
 			}
+			if l.upgrade != nil {
+				s.Locations[0].Upgrade = []string{"websocket"}
+				s.note("locations[0]", "%s: %s: WebSocket upgrades are passed on", l.upgrade.where(), l.upgrade.text())
+			}
 			rootProxy = l.proxy
 			continue
 		}
@@ -726,6 +733,13 @@ func (nx *nginxImporter) locations(s *siteOut, srv *directive, block []*directiv
 		}
 		i := len(s.Locations)
 		s.Locations = append(s.Locations, config.Location{Path: l.path, ClientCert: policy})
+		if l.upgrade != nil {
+			// nginx passes any protocol the client names; certgate lists
+			// them, and WebSocket is what this pattern is for.
+			s.Locations[i].Upgrade = []string{"websocket"}
+			s.note("locations["+strconv.Itoa(i)+"]", "%s: %s: WebSocket upgrades are passed on", l.upgrade.where(), l.upgrade.text())
+			nx.add(l.upgrade, Item{Kind: Stricter, Reason: "nginx passed whatever protocol the client asked for; certgate passes websocket only (upgrade: [websocket])"})
+		}
 		why := ""
 		if l.require {
 			why = " with an $ssl_client_verify check"
@@ -812,6 +826,10 @@ func (nx *nginxImporter) flatten(out []nginxLoc, d *directive, pol verifyPolicy)
 			}
 		case b.name == "proxy_pass":
 			l.proxy = b
+		case b.name == "proxy_set_header" && len(b.args) == 2 && strings.EqualFold(b.args[0], "Upgrade") && b.args[1] == "$http_upgrade":
+			l.upgrade = b
+		case b.name == "proxy_set_header" && len(b.args) == 2 && strings.EqualFold(b.args[0], "Connection"):
+			// Goes with the Upgrade header; certgate handles both.
 		case b.name == "location" && b.hasBlock:
 			nested = append(nested, b)
 		case !handledServer[b.name]:

@@ -48,6 +48,11 @@ func TestNginxConf(t *testing.T) {
 	if ca.MaxChainLength != 3 {
 		t.Errorf("ssl_verify_depth 2: max_chain_length %d, want 3", ca.MaxChainLength)
 	}
+	for _, l := range intranet.Locations {
+		if got := strings.Join(l.Upgrade, ","); (l.Path == "/ws/") != (got == "websocket") {
+			t.Errorf("location %s upgrade %q: only /ws/ passes WebSocket upgrades", l.Path, got)
+		}
+	}
 	if intranet.Upstream != "http://10.0.0.11:8080" {
 		t.Errorf("upstream %q, want the first server of upstream app_backend", intranet.Upstream)
 	}
