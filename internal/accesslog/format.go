@@ -33,6 +33,18 @@ type Entry struct {
 	SubStatus int
 	Win32     substatus.Code
 	TimeTaken time.Duration
+
+	// The fields below are written only when access_log.fields names them.
+	SiteName     string
+	ComputerName string // set by the Writer
+	Version      string // HTTP/1.1, HTTP/2.0
+	Host         string
+	// BytesSent is the response body size; BytesReceived the request
+	// body size when known (Content-Length). -1 writes "-".
+	BytesSent, BytesReceived int64
+	// The client certificate (the leaf presented), and the verification
+	// result: "ok", or the sub-status and code of the failure.
+	CertSubject, CertIssuer, CertSerial, CertSHA256, CertResult string
 }
 
 // SetSub fills Status and SubStatus from a catalogue sub-status.
@@ -217,7 +229,7 @@ func plainField(s string) bool {
 
 // appendHeader writes the directive block that starts a file or a reopen:
 // "#Software: certgate <version>".
-func appendHeader(dst []byte, version string, now time.Time) []byte {
+func appendHeader(dst []byte, version string, now time.Time, fields []Field) []byte {
 	now = now.UTC()
 	dst = append(dst, "#Software: certgate "...)
 	dst = appendField(dst, version)
@@ -226,6 +238,15 @@ func appendHeader(dst []byte, version string, now time.Time) []byte {
 	dst = append(dst, ' ')
 	dst = appendClock(dst, now)
 	dst = append(dst, "\n#Fields: "...)
-	dst = append(dst, Fields...)
+	if fields == nil {
+		dst = append(dst, Fields...)
+	} else {
+		for i, f := range fields {
+			if i > 0 {
+				dst = append(dst, ' ')
+			}
+			dst = append(dst, f.String()...)
+		}
+	}
 	return append(dst, '\n')
 }

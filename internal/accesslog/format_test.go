@@ -194,7 +194,7 @@ func TestAppendLineEmptyAndAddresses(t *testing.T) {
 }
 
 func TestHeader(t *testing.T) {
-	got := string(appendHeader(nil, "1.2.0", time.Date(2026, 11, 23, 18, 0, 0, 0, time.UTC)))
+	got := string(appendHeader(nil, "1.2.0", time.Date(2026, 11, 23, 18, 0, 0, 0, time.UTC), nil))
 	want := "#Software: certgate 1.2.0\n#Version: 1.0\n#Date: 2026-11-23 18:00:00\n#Fields: " +
 		"date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) cs(Referer) sc-status sc-substatus sc-win32-status time-taken\n"
 	if got != want {

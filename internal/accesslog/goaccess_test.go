@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,8 +14,54 @@ import (
 
 // TestGoAccessParsesEveryLine feeds the files the Writer produced (two days,
 // a restart, hostile field values) to GoAccess, an independent W3C parser
-// that reads the #Fields directive, and requires it to accept every line.
+// that reads the #Fields directive, and requires it to accept every line:
+// in the default layout and with every configurable field, the client
+// certificate ones included.
+//
+// GoAccess's predefined W3C format is IIS's default layout by position (it
+// does not read #Fields), so certgate's default layout, and any layout that
+// starts with it and adds fields after it, parses with --log-format=W3C;
+// another order needs a --log-format built from the fields
+// (goAccessFormat, documented in docs/operations.md).
 func TestGoAccessParsesEveryLine(t *testing.T) {
+	extended := append([]Field(nil), DefaultFields...)
+	for f := Field(1); f < numFields; f++ {
+		if !slices.Contains(extended, f) {
+			extended = append(extended, f)
+		}
+	}
+	reordered := append([]Field(nil), extended...)
+	slices.Reverse(reordered)
+	for _, layout := range []struct {
+		name   string
+		fields []Field
+		format string
+	}{
+		{"default layout", nil, "W3C"},
+		{"default layout then every other field", extended, "W3C"},
+		{"every field, another order", reordered, goAccessFormat(reordered)},
+	} {
+		t.Run(layout.name, func(t *testing.T) { goAccessParses(t, layout.fields, layout.format) })
+	}
+}
+
+// goAccessFormat is the GoAccess --log-format for a field list: the
+// fields GoAccess knows get their specifier, the others %^ (skip).
+func goAccessFormat(fields []Field) string {
+	spec := map[Field]string{FieldDate: "%d", FieldTime: "%t", FieldClientIP: "%h", FieldMethod: "%m", FieldURIStem: "%U",
+		FieldURIQuery: "%q", FieldStatus: "%s", FieldTimeTaken: "%L", FieldUserAgent: "%u", FieldReferer: "%R",
+		FieldHost: "%v", FieldBytesSent: "%b", FieldVersion: "%H"}
+	out := make([]string, len(fields))
+	for i, f := range fields {
+		out[i] = "%^"
+		if s, ok := spec[f]; ok {
+			out[i] = s
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+func goAccessParses(t *testing.T, fields []Field, format string) {
 	bin, err := exec.LookPath("goaccess")
 	if err != nil {
 		if os.Getenv("CI") == "true" {
@@ -35,11 +82,14 @@ func TestGoAccessParsesEveryLine(t *testing.T) {
 	const perRun = 3
 	var want, want403 int
 	for run := 0; run < 2; run++ { // the second run is a restart: new header block
-		w := openTest(t, Options{Dir: dir, Now: clk.Now})
+		w := openTest(t, Options{Dir: dir, Now: clk.Now, Fields: fields})
 		for i := 0; i < perRun; i++ {
 			for j, o := range outcomes {
 				e := outcomeEntry(j)
 				e.Time = time.Time{} // take the clock, which crosses midnight below
+				e.SiteName, e.Version, e.Host, e.BytesSent, e.BytesReceived = "portal", "HTTP/2.0", "portal.example", 1234, -1
+				e.CertSubject, e.CertIssuer, e.CertSerial = "CN=Zoë Ünicode,O=Example Corp", "CN=Issuing CA 1,O=Example", "1F2E3D"
+				e.CertSHA256, e.CertResult = strings.Repeat("ab", 32), "403.16 CERT_E_UNTRUSTEDROOT"
 				if j < len(hostile) {
 					h := hostile[j]
 					e.UserAgent, e.Referer = h.UserAgent, h.Referer
@@ -75,7 +125,7 @@ func TestGoAccessParsesEveryLine(t *testing.T) {
 
 	out := filepath.Join(t.TempDir(), "report.json")
 	invalid := filepath.Join(t.TempDir(), "invalid.log")
-	args := []string{"--log-format=W3C", "--no-global-config", "--no-progress",
+	args := []string{"--log-format=" + format, "--date-format=%Y-%m-%d", "--time-format=%T", "--no-global-config", "--no-progress",
 		"--invalid-requests=" + invalid, "-o", out}
 	for _, f := range files {
 		args = append(args, filepath.Join(dir, f.name))

@@ -58,6 +58,13 @@ type Options struct {
 	Buffer int
 	// Version is written in "#Software: certgate <Version>".
 	Version string
+	// Fields are the columns; nil is the default layout (Fields).
+	Fields []Field
+	// Format is FormatW3C (default) or FormatJSON (one JSON object per
+	// line, no header block).
+	Format string
+	// ComputerName fills s-computername; default os.Hostname.
+	ComputerName string
 	// FlushInterval is how often buffered lines reach the file; default
 	// DefaultFlushInterval.
 	FlushInterval time.Duration
@@ -164,6 +171,16 @@ func Open(opts Options) (*Writer, error) {
 	if opts.Version == "" {
 		opts.Version = "dev"
 	}
+	switch opts.Format {
+	case "":
+		opts.Format = FormatW3C
+	case FormatW3C, FormatJSON:
+	default:
+		return nil, fmt.Errorf("open access log %q: format %q: want w3c or json", opts.Dir, opts.Format)
+	}
+	if opts.ComputerName == "" {
+		opts.ComputerName, _ = os.Hostname()
+	}
 	if err := os.MkdirAll(opts.Dir, 0o750); err != nil {
 		return nil, fmt.Errorf("open access log: %w", err)
 	}
@@ -191,6 +208,27 @@ func Open(opts Options) (*Writer, error) {
 	return w, nil
 }
 
+// The formats of Options.Format.
+const (
+	FormatW3C  = "w3c"
+	FormatJSON = "json"
+)
+
+// fields are the JSON columns: the configured ones or the default layout.
+func (w *Writer) fields() []Field {
+	if w.opts.Fields != nil {
+		return w.opts.Fields
+	}
+	return DefaultFields
+}
+
+// Extended reports whether lines carry more than the default layout
+// (configured fields or JSON), so that callers compute the extra Entry
+// fields (certificate subject, fingerprint...) only when they are written.
+func (w *Writer) Extended() bool {
+	return w != nil && (w.opts.Fields != nil || w.opts.Format == FormatJSON)
+}
+
 // Dir returns the directory the Writer writes to.
 func (w *Writer) Dir() string {
 	if w == nil {
@@ -210,7 +248,17 @@ func (w *Writer) Write(e Entry) {
 		e.Time = w.opts.Now()
 	}
 	var stack [512]byte
-	line := AppendLine(stack[:0], &e)
+	var line []byte
+	switch {
+	case w.opts.Format == FormatJSON:
+		e.ComputerName = w.opts.ComputerName
+		line = AppendJSON(stack[:0], w.fields(), &e)
+	case w.opts.Fields != nil:
+		e.ComputerName = w.opts.ComputerName
+		line = AppendFields(stack[:0], w.opts.Fields, &e)
+	default:
+		line = AppendLine(stack[:0], &e)
+	}
 	w.mu.Lock()
 	b := w.cur
 	// An empty batch takes any line, so that no line is too long to log.
@@ -440,7 +488,11 @@ func (w *Writer) openFile(name string, t time.Time) error {
 	w.bw.Reset(f)
 	w.size = st.Size()
 	w.lines = 0
-	w.hdr = appendHeader(w.hdr[:0], w.opts.Version, t)
+	if w.opts.Format == FormatJSON {
+		// JSON lines have no header: every line names its fields.
+		return nil
+	}
+	w.hdr = appendHeader(w.hdr[:0], w.opts.Version, t, w.opts.Fields)
 	if _, err := w.bw.Write(w.hdr); err != nil {
 		w.closeFile()
 		return fmt.Errorf("write access log %q: %w", path, err)

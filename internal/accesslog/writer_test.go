@@ -99,7 +99,7 @@ func readLogs(t *testing.T, dir string) []logFile {
 		}
 		for _, h := range lf.headers {
 			if len(h) != 4 || h[0] != "#Software: certgate test" || h[1] != "#Version: 1.0" ||
-				!strings.HasPrefix(h[2], "#Date: ") || h[3] != "#Fields: "+Fields {
+				!strings.HasPrefix(h[2], "#Date: ") || !strings.HasPrefix(h[3], "#Fields: ") {
 				t.Errorf("%s: bad header block %q", e.Name(), h)
 			}
 		}
@@ -199,7 +199,7 @@ func TestSizeRollover(t *testing.T) {
 	clk := newClock(at)
 	e := baseEntry()
 	lineLen := int64(len(AppendLine(nil, &e)))
-	hdrLen := int64(len(appendHeader(nil, "test", at)))
+	hdrLen := int64(len(appendHeader(nil, "test", at, nil)))
 	dir := t.TempDir()
 	// Room for the header and two lines.
 	maxSize := hdrLen + 2*lineLen

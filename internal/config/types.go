@@ -102,6 +102,11 @@ type AccessLog struct {
 	Rollover string `yaml:"rollover"` // daily (default) | size | none
 	MaxSize  int64  `yaml:"max_size"` // bytes, with rollover: size
 	Buffer   int    `yaml:"buffer"`   // lines buffered before writers drop, default 8192
+	// Fields are the W3C fields written, in order (IIS logFile
+	// logExtFileFlags); empty is the default layout.
+	Fields []string `yaml:"fields"`
+	// Format is w3c (default) or json (JSON lines).
+	Format string `yaml:"format"`
 }
 
 // Site is one virtual host, chosen by SNI.

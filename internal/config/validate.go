@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/certgate/certgate/internal/accesslog"
 	"net"
 	"net/netip"
 	"net/url"
@@ -172,6 +173,14 @@ func (a *AccessLog) validate(v *validator, p string) {
 	}
 	if a.Buffer <= 0 {
 		v.addf(p+".buffer", "must be > 0 lines (got %d)", a.Buffer)
+	}
+	if len(a.Fields) > 0 {
+		if _, err := accesslog.ParseFields(a.Fields); err != nil {
+			v.add(p+".fields", err)
+		}
+	}
+	if a.Format != "" && a.Format != accesslog.FormatW3C && a.Format != accesslog.FormatJSON {
+		v.addf(p+".format", "must be w3c or json (got %q)", a.Format)
 	}
 }
 

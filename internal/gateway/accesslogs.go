@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/certgate/certgate/internal/accesslog"
@@ -41,6 +42,8 @@ type logKey struct {
 	rollover string
 	maxSize  int64
 	buffer   int
+	fields   string
+	format   string
 }
 
 // OpenAccessLogs opens the writers cfg asks for. Writers of prev whose
@@ -54,10 +57,10 @@ func OpenAccessLogs(cfg *config.Config, prev *AccessLogs, o AccessLogOptions) (*
 	open := func(field string, c *config.AccessLog) *accesslog.Writer {
 		opts := accessLogOptions(c)
 		dir := filepath.Clean(opts.Dir)
-		key := logKey{opts.Rollover, opts.MaxSize, opts.Buffer}
+		key := logKey{opts.Rollover, opts.MaxSize, opts.Buffer, strings.Join(c.Fields, " "), opts.Format}
 		if dw, ok := a.byDir[dir]; ok {
 			if dw.key != key {
-				errs = append(errs, cfg.FieldErr(field, fmt.Errorf("open access log %q: already used with other settings (rollover, max_size or buffer) by another access_log block", dir)))
+				errs = append(errs, cfg.FieldErr(field, fmt.Errorf("open access log %q: already used with other settings (rollover, max_size, buffer, fields or format) by another access_log block", dir)))
 			}
 			return dw.w
 		}
@@ -107,7 +110,12 @@ func OpenAccessLogs(cfg *config.Config, prev *AccessLogs, o AccessLogOptions) (*
 // and OnDrop are the caller's. The rollover names and defaults are spelled
 // the same in both packages (TestAccessLogOptionsFromConfig).
 func accessLogOptions(a *config.AccessLog) accesslog.Options {
-	return accesslog.Options{Dir: a.Dir, Rollover: a.Rollover, MaxSize: a.MaxSize, Buffer: a.Buffer}
+	o := accesslog.Options{Dir: a.Dir, Rollover: a.Rollover, MaxSize: a.MaxSize, Buffer: a.Buffer, Format: a.Format}
+	if len(a.Fields) > 0 {
+		// Validated with the config: ParseFields cannot fail here.
+		o.Fields, _ = accesslog.ParseFields(a.Fields)
+	}
+	return o
 }
 
 // For returns the writer of site, or nil (a nil Writer discards).

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 
 	"github.com/certgate/certgate/internal/accesslog"
@@ -89,7 +90,35 @@ func (o *Observer) request(ev *RequestEvent) {
 			e.ServerIP, e.ServerPort = ap.Addr(), int(ap.Port())
 		}
 	}
+	if w.Extended() {
+		extendEntry(&e, ev)
+	}
 	w.Write(e)
+}
+
+// extendEntry fills the fields beyond the default layout: only for
+// writers configured with them, as the certificate ones cost a
+// fingerprint and two name strings per request.
+func extendEntry(e *accesslog.Entry, ev *RequestEvent) {
+	r := ev.Request
+	e.SiteName, e.Version, e.Host = ev.Site, r.Proto, r.Host
+	e.BytesSent, e.BytesReceived = ev.BytesWritten, r.ContentLength
+	id := ev.Identity
+	if id == nil || len(id.Presented) == 0 {
+		return
+	}
+	leaf := id.Presented[0]
+	e.CertSubject, e.CertIssuer = leaf.Subject.String(), leaf.Issuer.String()
+	e.CertSerial = strings.ToUpper(leaf.SerialNumber.Text(16))
+	e.CertSHA256 = verify.Fingerprint(leaf)
+	switch o := ev.Outcome; {
+	case o != nil && !o.OK():
+		e.CertResult = o.Sub.String() + " " + o.Code.Name()
+	case id.Verified:
+		e.CertResult = "ok"
+	case id.Outcome != nil && !id.Outcome.OK():
+		e.CertResult = id.Outcome.Sub.String() + " " + id.Outcome.Code.Name()
+	}
 }
 
 func (o *Observer) handshake(ev *HandshakeEvent) {
