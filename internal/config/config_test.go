@@ -459,6 +459,14 @@ func TestErrors(t *testing.T) {
 			want: []string{`certgate.yaml:6: sites[0].diagnostics.path: must be an absolute, canonical path other than / such as /.well-known/certgate (got "/a/../b")`},
 		},
 		{
+			name: "paths allow",
+			yaml: minimal + "    paths: {case_insensitive: true, allow: [Semicolon, dot_segment, nope]}\n",
+			want: []string{
+				`certgate.yaml:6: sites[0].paths.allow[1]: must name a rule a site may opt out of: empty_segment, semicolon, backslash, encoded_slash, control, double_encoding, invalid_utf8, trailing_dot_space, ntfs_stream, invalid_character, encoded_delimiter (got "dot_segment")`,
+				`certgate.yaml:6: sites[0].paths.allow[2]: must name a rule a site may opt out of: empty_segment, semicolon, backslash, encoded_slash, control, double_encoding, invalid_utf8, trailing_dot_space, ntfs_stream, invalid_character, encoded_delimiter (got "nope")`,
+			},
+		},
+		{
 			name: "allow lists without mapping",
 			yaml: minimal + "    client_auth: {trust: {roots: ca.pem}}\n    locations:\n      - {path: /, client_cert: require, allow_groups: [admins]}\n",
 			want: []string{`certgate.yaml:8: sites[0].locations[0]: allow_users/allow_groups need a mapping block on the site: without mapping no user or group is ever identified and every request would get 403.100`},

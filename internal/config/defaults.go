@@ -199,6 +199,9 @@ func (s *Site) applyDefaults(c *Config) {
 			l.Upgrade[j] = strings.ToLower(strings.TrimSpace(u))
 		}
 	}
+	for i, name := range s.Paths.Allow {
+		s.Paths.Allow[i] = strings.ToLower(strings.TrimSpace(name))
+	}
 	s.AccessLog.applyDefaults(c)
 	if s.Diagnostics.Page && s.Diagnostics.Path == "" {
 		s.Diagnostics.Path = DefaultDiagnosticsPath

@@ -129,7 +129,9 @@ type Site struct {
 	// ALPN, OCSP stapling); the defaults are the safe ones.
 	TLS       TLS        `yaml:"tls"`
 	Locations []Location `yaml:"locations"`
-	AccessLog *AccessLog `yaml:"access_log"`
+	// Paths says how request paths are read before locations are matched.
+	Paths     RequestPaths `yaml:"paths"`
+	AccessLog *AccessLog   `yaml:"access_log"`
 	// Diagnostics is the self-service page that tells the person at the
 	// browser why a certificate was or was not accepted.
 	Diagnostics Diagnostics `yaml:"diagnostics"`
@@ -147,6 +149,18 @@ type Diagnostics struct {
 	// Path is served by certgate itself, whatever the location policy;
 	// default DefaultDiagnosticsPath.
 	Path string `yaml:"path"`
+}
+
+// RequestPaths configures the reading of request paths (internal/reqpath).
+type RequestPaths struct {
+	// CaseInsensitive matches location paths ignoring case, for backends
+	// that do (IIS, ASP.NET, Windows file systems): /SECRET then falls under
+	// the /secret location.
+	CaseInsensitive bool `yaml:"case_insensitive"`
+	// Allow names the canonical-path rules the site opts out of, such as
+	// [semicolon] for a backend that uses ;jsessionid. Empty: every rule
+	// applies.
+	Allow []string `yaml:"allow"`
 }
 
 // Certificate is the server certificate and key: PEM/DER files (Cert may

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/certgate/certgate/internal/reqpath"
 )
 
 // Validate checks the whole config after ApplyDefaults and reports every
@@ -233,6 +235,11 @@ func (s *Site) validate(v *validator, p string) {
 	s.Forward.validate(v, p+".forward")
 	s.TLS.validate(v, p+".tls")
 
+	for i, name := range s.Paths.Allow {
+		if r, ok := reqpath.Parse(name); !ok || !r.Optional() {
+			v.addf(p+".paths.allow["+strconv.Itoa(i)+"]", "must name a rule a site may opt out of: %s (got %q)", strings.Join(optionalPathRules(), ", "), name)
+		}
+	}
 	paths := map[string]int{}
 	needsCert := -1
 	for j := range s.Locations {
@@ -266,6 +273,17 @@ func (s *Site) validate(v *validator, p string) {
 			v.addf(p+".diagnostics.path", "must be an absolute, canonical path other than / such as %s (got %q)", DefaultDiagnosticsPath, d.Path)
 		}
 	}
+}
+
+// optionalPathRules lists the names paths.allow accepts.
+func optionalPathRules() []string {
+	var out []string
+	for _, n := range reqpath.Names() {
+		if r, _ := reqpath.Parse(n); r.Optional() {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // checkHost validates a SNI host name: a DNS name, or a wildcard whose

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/internal/config"
+	"github.com/certgate/certgate/internal/reqpath"
 	"github.com/certgate/certgate/internal/revocation"
 	"github.com/certgate/certgate/internal/substatus"
 	"github.com/certgate/certgate/internal/verify"
@@ -121,7 +122,12 @@ func (s *Server) diagnosticsFor(r *http.Request, cs *connState, site *Site, reqI
 		Detailed:            detailed,
 	}
 	loc := site.Locate("/")
-	if p := r.URL.Query().Get("path"); p != "" && p[0] == '/' && cleanPath(p) == p {
+	// ?path= is judged by the same canonical-path rules as a request
+	// path (read as sent: a '%' in it is refused).
+	if p := r.URL.Query().Get("path"); p != "" {
+		if rule, _ := reqpath.Check(p, site.PathAllow); rule != 0 {
+			p = "/"
+		}
 		loc = site.Locate(p)
 	}
 	d.Location, d.Policy = loc.Path, loc.Policy

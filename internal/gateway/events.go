@@ -54,7 +54,17 @@ type RequestEvent struct {
 	Outcome *verify.Outcome
 	// BytesWritten counts response body bytes.
 	BytesWritten int64
+	// Refusal names why a request was refused before any location
+	// decided it, for metrics: RefusalUpgrade, or RefusalPathPrefix and
+	// the reqpath rule ("path_semicolon"). Empty otherwise.
+	Refusal string
 }
+
+// Refusal labels of RequestEvent.Refusal.
+const (
+	RefusalUpgrade    = "upgrade"
+	RefusalPathPrefix = "path_"
+)
 
 // HandshakeEvent describes one TLS handshake.
 type HandshakeEvent struct {

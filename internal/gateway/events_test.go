@@ -102,7 +102,7 @@ func TestEventsOfRequests(t *testing.T) {
 		e := oneEvent(t, g.logs, events.EventRequestRefused, map[string]any{
 			"level": "INFO", "site": "a", "substatus": "400", "request_id": res.header.Get(HeaderRequestID),
 		})
-		if r, _ := e["reason"].(string); !strings.Contains(r, "canonical") {
+		if r, _ := e["reason"].(string); !strings.Contains(r, "dot_segment") {
 			t.Errorf("reason = %q", r)
 		}
 	})

@@ -8,13 +8,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"path"
 	"strings"
 	"time"
 
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/echo"
 	"github.com/certgate/certgate/internal/events"
+	"github.com/certgate/certgate/internal/reqpath"
 	"github.com/certgate/certgate/internal/substatus"
 )
 
@@ -58,32 +58,33 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// Location rules are matched on the decoded path. A path with dot
-	// segments or empty segments could match one location here and another
-	// once the upstream normalises it (/public/../admin), so it is refused.
-	p := r.URL.Path
-	if p == "" {
-		p = "/"
-	}
-	if !strings.HasPrefix(p, "/") || cleanPath(p) != p {
+	// Location rules are matched on the decoded path. A path that some
+	// backend reads as another path (/public/..;/secret to Tomcat,
+	// /secret. to Windows) could match one location here and be served
+	// as another's resource, so the raw path must have one meaning
+	// (internal/reqpath) or the request is refused.
+	raw := rawPath(r)
+	if rule, at := reqpath.Check(raw, site.PathAllow); rule != 0 {
+		ev.Refusal = RefusalPathPrefix + rule.String()
 		s.refuse(rec, r, ev, site, problem{
 			Sub: substatus.BadRequest, Detailed: detailed,
-			Reason: fmt.Sprintf("the request path %q is not in canonical form (dot or empty segments, or not absolute); request %q instead", p, cleanPath("/"+p)),
+			Reason: fmt.Sprintf("the request path %q is refused at byte %d by rule %s: %s", raw, at, rule, rule.Describe()),
 		})
 		return
 	}
 
-	if site.Config.Diagnostics.Page && p == site.Config.Diagnostics.Path {
+	if site.Config.Diagnostics.Page && r.URL.Path == site.Config.Diagnostics.Path {
 		s.diagnostics(rec, r, ev, cs, site, detailed) // diagnostics.go
 		return
 	}
 
-	loc := site.Locate(p)
+	loc := site.Locate(r.URL.Path)
 	ev.Location = loc
 	// Upgrades and CONNECT turn the connection into a tunnel the gateway
 	// no longer sees into (upgrade.go): refused unless the location lists
 	// the protocol, before anything else is decided.
 	if reason := upgradeRefusal(r, loc); reason != "" {
+		ev.Refusal = RefusalUpgrade
 		s.refuse(rec, r, ev, site, problem{Sub: substatus.BadRequest, Detailed: detailed, Reason: reason})
 		return
 	}
@@ -205,13 +206,24 @@ func hostOnly(host string) string {
 	return strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
 }
 
-// cleanPath is path.Clean keeping a trailing slash.
-func cleanPath(p string) string {
-	c := path.Clean(p)
-	if strings.HasSuffix(p, "/") && c != "/" {
-		c += "/"
+// rawPath is the path of the request target as the client sent it
+// (percent-encoding intact, without the query): what the upstream
+// receives. Absolute-form targets (https://host/path) are rare and take
+// the parsed URL's escaped path; asterisk- and authority-form ones
+// (OPTIONS *, CONNECT host:port) are returned as they are, which
+// reqpath.Check refuses.
+func rawPath(r *http.Request) string {
+	raw := r.RequestURI
+	if raw != "" && raw[0] == '/' {
+		if i := strings.IndexByte(raw, '?'); i >= 0 {
+			raw = raw[:i]
+		}
+		return raw
 	}
-	return c
+	if r.URL != nil && r.URL.Host != "" && r.URL.Opaque == "" && r.Method != http.MethodConnect {
+		return r.URL.EscapedPath()
+	}
+	return raw
 }
 
 // responseRecorder notes the status and body size for events. Unwrap lets

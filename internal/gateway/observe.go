@@ -57,6 +57,9 @@ func (o *Observer) request(ev *RequestEvent) {
 		sub = ev.Sub.Sub
 	}
 	o.metrics.Request(ev.Site, substatus.Sub{Status: ev.Status, Sub: sub})
+	if ev.Refusal != "" {
+		o.metrics.RequestRefused(ev.Site, ev.Refusal)
+	}
 
 	w := o.logs.Load().For(ev.Site)
 	if w == nil {

@@ -37,6 +37,7 @@ type Metrics struct {
 	// showed on the keep-alive path. Series are never deleted, so a cached
 	// child stays the one the registry exports.
 	requestCounters   sync.Map // requestKey -> prometheus.Counter
+	refused           *prometheus.CounterVec
 	handshakes        *prometheus.CounterVec
 	handshakeFailures *prometheus.CounterVec
 	verify            prometheus.Histogram
@@ -82,6 +83,9 @@ func New(opts Options) *Metrics {
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: nameRequests, Help: helpRequests,
 		}, []string{labelSite, labelStatus, labelSubstatus}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: nameRefused, Help: helpRefused,
+		}, []string{labelSite, labelReason}),
 		handshakes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: nameHandshakes, Help: helpHandshakes,
 		}, []string{labelSite}),
@@ -114,7 +118,7 @@ func New(opts Options) *Metrics {
 	}, []string{labelVersion})
 	build.WithLabelValues(opts.Version).Set(1)
 
-	m.reg.MustRegister(m.requests, m.handshakes, m.handshakeFailures, m.verify,
+	m.reg.MustRegister(m.requests, m.refused, m.handshakes, m.handshakeFailures, m.verify,
 		m.revFetches, m.revFetchDur, m.logDropped, m.reloads, m.chainRefused, m.deadlines, m.dirs, build)
 	// Zero series for the failure reasons and reload outcomes, so that
 	// rate() and alerts see 0 rather than "no data" before the first event.
@@ -169,6 +173,16 @@ func (m *Metrics) Request(site string, s substatus.Sub) {
 	c := m.requests.WithLabelValues(site, strconv.Itoa(s.Status), strconv.Itoa(s.Sub))
 	m.requestCounters.Store(k, c)
 	c.Inc()
+}
+
+// RequestRefused counts one request refused before a location decided it.
+// reason is a fixed vocabulary chosen by the gateway (never client text),
+// so the series stay bounded.
+func (m *Metrics) RequestRefused(site, reason string) {
+	if m == nil {
+		return
+	}
+	m.refused.WithLabelValues(site, reason).Inc()
 }
 
 // Handshake counts one completed TLS handshake for site.

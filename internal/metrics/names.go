@@ -7,6 +7,8 @@ const (
 
 	nameRequests      = "requests_total"
 	helpRequests      = "HTTP requests answered, by site, HTTP status and IIS-style sub-status (403.16 is status=\"403\", substatus=\"16\")."
+	nameRefused       = "requests_refused_total"
+	helpRefused       = "Requests refused before any location decided them, by site and reason: upgrade (a protocol upgrade or CONNECT the location does not allow) or path_<rule> (a request path that breaks a canonical-path rule, such as path_semicolon)."
 	nameHandshakes    = "handshakes_total"
 	helpHandshakes    = "TLS handshakes completed, by site (chosen by SNI)."
 	nameHandshakeFail = "handshake_failures_total"

@@ -17,6 +17,7 @@ import (
 	"github.com/certgate/certgate/internal/events"
 	"github.com/certgate/certgate/internal/forward"
 	"github.com/certgate/certgate/internal/mapping"
+	"github.com/certgate/certgate/internal/reqpath"
 	"github.com/certgate/certgate/internal/revocation"
 	"github.com/certgate/certgate/internal/verify"
 )
@@ -57,6 +58,12 @@ type Site struct {
 	// Forward says which identity headers the upstream receives, converted
 	// once from the site's forward: block.
 	Forward forward.Options
+	// PathAllow are the canonical-path rules the site opted out of
+	// (paths.allow); reqpath.Check applies the others to every request.
+	PathAllow reqpath.Rule
+	// CaseInsensitive matches location paths ignoring case
+	// (paths.case_insensitive).
+	CaseInsensitive bool
 	// Warnings are the load-time findings, already logged by Build:
 	// non-self-signed trust anchors, issuer list size and truncation.
 	Warnings []string
@@ -110,7 +117,12 @@ func Build(cfg *config.Config, i int, o Options) (*Site, error) {
 	}
 	sc := &cfg.Sites[i]
 	p := "sites[" + strconv.Itoa(i) + "]"
-	s := &Site{Index: i, Name: sc.Name, Config: sc}
+	s := &Site{Index: i, Name: sc.Name, Config: sc, CaseInsensitive: sc.Paths.CaseInsensitive}
+	for _, name := range sc.Paths.Allow {
+		if r, ok := reqpath.Parse(name); ok && r.Optional() {
+			s.PathAllow |= r
+		}
+	}
 	if s.Name == "" {
 		s.Name = "site" + strconv.Itoa(i)
 	}
@@ -262,13 +274,18 @@ func loadCerts(paths config.Paths) ([]*x509.Certificate, error) {
 // implicit ignore rule, the same as a site without locations (IIS sslFlags
 // None); the returned Location then has Index -1.
 //
-// Matching is case-sensitive, like URL paths (RFC 3986 section 6.2.2.1). In
-// front of a case-insensitive backend (IIS, Windows file systems), put the
-// strict policy on "/" and carve out exceptions: a request that misses an
-// exception by case then falls back to the strict rule.
+// Matching is case-sensitive, like URL paths (RFC 3986 section 6.2.2.1),
+// unless the site sets paths.case_insensitive for a backend that ignores
+// case (IIS, ASP.NET, Windows file systems): then /SECRET is under
+// /secret, with Unicode simple case folding. path must have passed
+// reqpath.Check.
 func (s *Site) Locate(path string) *Location {
 	for _, l := range s.Locations {
-		if pathHasPrefix(path, l.Path) {
+		if s.CaseInsensitive {
+			if pathHasPrefixFold(path, l.Path) {
+				return l
+			}
+		} else if pathHasPrefix(path, l.Path) {
 			return l
 		}
 	}
@@ -293,6 +310,14 @@ var AnyLocation = &Location{Index: -1, Path: "/", Policy: config.ClientCertRequi
 // ImplicitLocation governs the paths no location covers: client
 // certificates are ignored. Do not modify it.
 var ImplicitLocation = &Location{Index: -1, Path: "/", Policy: config.ClientCertIgnore}
+
+func pathHasPrefixFold(path, prefix string) bool {
+	n, ok := reqpath.HasPrefixFold(path, prefix)
+	if !ok {
+		return false
+	}
+	return n == len(path) || strings.HasSuffix(prefix, "/") || path[n] == '/'
+}
 
 func pathHasPrefix(path, prefix string) bool {
 	if !strings.HasPrefix(path, prefix) {
