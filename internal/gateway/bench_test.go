@@ -91,6 +91,8 @@ func newBenchGatewayTo(b *testing.B, upstream string) *benchGateway {
 		b.Fatal(err)
 	}
 	req.Host = "localhost"
+	req.RequestURI = "/app/orders/12345" // as net/http sets it
+	req.URL.Path = req.RequestURI
 	req.RemoteAddr = "127.0.0.1:40000"
 	req.Header.Set("User-Agent", "bench-loadgen")
 	req.TLS = &tls.ConnectionState{Version: tls.VersionTLS13, CipherSuite: tls.TLS_AES_128_GCM_SHA256,

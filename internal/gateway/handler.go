@@ -220,7 +220,9 @@ func rawPath(r *http.Request) string {
 		}
 		return raw
 	}
-	if r.URL != nil && r.URL.Host != "" && r.URL.Opaque == "" && r.Method != http.MethodConnect {
+	if raw == "" || r.URL.Host != "" && r.URL.Opaque == "" && r.Method != http.MethodConnect {
+		// Absolute-form, or a request built in Go rather than read from
+		// a connection (no RequestURI).
 		return r.URL.EscapedPath()
 	}
 	return raw
