@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/certgate/certgate/internal/reqpath"
 	"github.com/certgate/certgate/internal/substatus"
 	"github.com/certgate/certgate/internal/verify"
 )
@@ -47,6 +48,9 @@ type RequestEvent struct {
 	// let through, substatus.OK and NoError.
 	Sub  substatus.Sub
 	Code substatus.Code
+	// Refusal is set when the request was refused before any location
+	// decided it (a path rule, an upgrade), for metrics.
+	Refusal Refusal
 	// Identity is nil when the request was refused before a location applied.
 	Identity *Identity
 	// Outcome is the certificate failure that refused the request, or that
@@ -54,17 +58,30 @@ type RequestEvent struct {
 	Outcome *verify.Outcome
 	// BytesWritten counts response body bytes.
 	BytesWritten int64
-	// Refusal names why a request was refused before any location
-	// decided it, for metrics: RefusalUpgrade, or RefusalPathPrefix and
-	// the reqpath rule ("path_semicolon"). Empty otherwise.
-	Refusal string
 }
 
-// Refusal labels of RequestEvent.Refusal.
-const (
-	RefusalUpgrade    = "upgrade"
-	RefusalPathPrefix = "path_"
-)
+// Refusal says why a request was refused before a location decided it:
+// a canonical-path rule, or an upgrade the location does not allow. It is
+// four bytes so that it fits in RequestEvent's padding after Code: the
+// event is allocated per request and sits exactly on a size class.
+type Refusal struct {
+	// Path is the reqpath rule the request path broke.
+	Path reqpath.Rule
+	// Upgrade: a protocol upgrade or CONNECT the location does not allow.
+	Upgrade bool
+}
+
+// Label is the refusal's metrics label: "upgrade", "path_<rule>", or ""
+// for none.
+func (r Refusal) Label() string {
+	switch {
+	case r.Upgrade:
+		return "upgrade"
+	case r.Path != 0:
+		return "path_" + r.Path.String()
+	}
+	return ""
+}
 
 // HandshakeEvent describes one TLS handshake.
 type HandshakeEvent struct {

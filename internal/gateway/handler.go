@@ -65,7 +65,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// (internal/reqpath) or the request is refused.
 	raw := rawPath(r)
 	if rule, at := reqpath.Check(raw, site.PathAllow); rule != 0 {
-		ev.Refusal = RefusalPathPrefix + rule.String()
+		ev.Refusal.Path = rule
 		s.refuse(rec, r, ev, site, problem{
 			Sub: substatus.BadRequest, Detailed: detailed,
 			Reason: fmt.Sprintf("the request path %q is refused at byte %d by rule %s: %s", raw, at, rule, rule.Describe()),
@@ -84,7 +84,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// no longer sees into (upgrade.go): refused unless the location lists
 	// the protocol, before anything else is decided.
 	if reason := upgradeRefusal(r, loc); reason != "" {
-		ev.Refusal = RefusalUpgrade
+		ev.Refusal.Upgrade = true
 		s.refuse(rec, r, ev, site, problem{Sub: substatus.BadRequest, Detailed: detailed, Reason: reason})
 		return
 	}

@@ -57,8 +57,8 @@ func (o *Observer) request(ev *RequestEvent) {
 		sub = ev.Sub.Sub
 	}
 	o.metrics.Request(ev.Site, substatus.Sub{Status: ev.Status, Sub: sub})
-	if ev.Refusal != "" {
-		o.metrics.RequestRefused(ev.Site, ev.Refusal)
+	if label := ev.Refusal.Label(); label != "" {
+		o.metrics.RequestRefused(ev.Site, label)
 	}
 
 	w := o.logs.Load().For(ev.Site)
