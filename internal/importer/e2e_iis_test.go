@@ -19,7 +19,8 @@ import (
 // SslRequireCert without a certificate is 403.7, an untrusted certificate
 // 403.16, a revoked one 403.13 (revocation checked online, as the binding
 // says), a Deny mapping or an unmapped certificate 403.12 (anonymous
-// authentication off), one-to-one and many-to-one mappings name the user.
+// authentication off), one-to-one and many-to-one mappings name the user,
+// and a user URL Authorization does not allow gets 403.100.
 func TestIISEndToEnd(t *testing.T) {
 	// CRLs served from a CDP on loopback: online revocation, as netsh's
 	// "Verify Client Certificate Revocation : Enabled" demands.
@@ -77,9 +78,10 @@ func TestIISEndToEnd(t *testing.T) {
 		{"SslRequireCert, untrusted certificate", "/Payroll/", stranger, 403, "403.16", ""},
 		{"SslNegotiateCert, untrusted certificate (stricter: refused)", "/home", stranger, 403, "403.16", ""},
 		{"revoked certificate", "/Payroll/", revoked, 403, "403.13", ""},
-		{"many-to-one Allow", "/Payroll/", alice, 200, "", `E2E\employee`},
+		{"many-to-one Allow", "/home", alice, 200, "", `E2E\employee`},
 		{"many-to-one Deny", "/Payroll/", contractor, 403, "403.12", ""},
-		{"one-to-one", "/Payroll/", jdoe, 200, "", `E2E\jdoe`},
+		{"one-to-one, allowed by <authorization>", "/Payroll/", jdoe, 200, "", `E2E\jdoe`},
+		{"mapped but not allowed by <authorization>", "/Payroll/", alice, 403, "403.100", ""},
 		{"unmapped with anonymous authentication off", "/home", fabrikam, 403, "403.12", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

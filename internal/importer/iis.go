@@ -375,11 +375,14 @@ func (im *iisImporter) site(sn *xnode, iisName string) {
 	siteScope, subs := im.scopesOf(iisName)
 	im.upstream(s, iisName, siteScope)
 	im.locationsOf(s, iisName, siteScope, subs)
-	im.webSocket(s, iisName, siteScope, subs)
-	im.clientAuth(s, iisName, ns)
 	im.mapping(s, iisName, siteScope, subs, ns)
 	for _, sc := range append([]iisScope{siteScope}, subs...) {
-		im.reportSecurity(sc, iisName)
+		im.authorization(s, iisName, sc)
+	}
+	im.webSocket(s, iisName, siteScope, subs)
+	im.clientAuth(s, iisName, ns)
+	for _, sc := range append([]iisScope{siteScope}, subs...) {
+		im.reportSecurity(sc, iisName, true)
 	}
 	im.doc.sites = append(im.doc.sites, s)
 }
@@ -570,6 +573,128 @@ func (im *iisImporter) locationsOf(s *siteOut, iisName string, siteScope iisScop
 			Reason: "IIS applies <location path=\"Site/Secure\"> to /secure and /SECURE; certgate matches paths case-sensitively, so a request spelled in another case gets the parent path's policy",
 			Action: "add paths: {case_insensitive: true} to the site when available; until then make the parent path as strict as needed or normalise case in front"})
 	}
+}
+
+// locationFor returns the index of the location for path, adding one with
+// the policy of the longest location covering it when there is none.
+func locationFor(s *siteOut, path string) int {
+	best, bestLen := 0, -1
+	for i, l := range s.Locations {
+		if strings.EqualFold(l.Path, path) {
+			return i
+		}
+		p := strings.TrimSuffix(l.Path, "/")
+		if (p == "" || strings.EqualFold(path, p) || len(path) > len(p) && strings.EqualFold(path[:len(p)], p) && path[len(p)] == '/') && len(p) > bestLen {
+			best, bestLen = i, len(p)
+		}
+	}
+	s.Locations = append(s.Locations, config.Location{Path: path, ClientCert: s.Locations[best].ClientCert})
+	return len(s.Locations) - 1
+}
+
+// authorization translates the URL Authorization rules of a scope
+// (<security><authorization>): the users and roles of its Allow rules
+// become allow_users / allow_groups, and a Deny of anonymous users ("?")
+// requires a certificate. Allow rules inherited from above (the
+// server-wide Allow users="*") are not carried: a location that lists who
+// may enter admits only them, the stricter reading. Deny rules for named
+// users and verb-limited rules have no equivalent and are reported.
+func (im *iisImporter) authorization(s *siteOut, iisName string, sc iisScope) {
+	az := sc.security("authorization")
+	if az == nil {
+		return
+	}
+	where := `<location path="` + attrOr(sc.loc, "path", "") + `"> <authorization>`
+	var users, roles []string
+	allowAll, denyAnon := false, false
+	for _, r := range az.kids {
+		if r.name != "add" {
+			continue // clear / remove: inherited rules are not carried anyway
+		}
+		typ := attrOr(r, "accessType", "")
+		if v := attrOr(r, "verbs", ""); v != "" {
+			im.add(Item{Kind: Stricter, Security: true, Line: r.line, Site: iisName, Setting: where + ` verbs="` + v + `"`,
+				Reason: "a rule limited to some methods has no equivalent; an Allow rule of this kind is left out (those users are not admitted), a Deny rule is reported",
+				Action: "restrict methods in the upstream"})
+			continue
+		}
+		split := func(v string) []string {
+			var out []string
+			for _, x := range strings.Split(v, ",") {
+				if x = strings.TrimSpace(x); x != "" {
+					out = append(out, x)
+				}
+			}
+			return out
+		}
+		us, rs := split(attrOr(r, "users", "")), split(attrOr(r, "roles", ""))
+		switch {
+		case strings.EqualFold(typ, "Allow"):
+			for _, u := range us {
+				switch u {
+				case "*":
+					allowAll = true
+				case "?":
+					// anonymous users allowed: nothing to require
+				default:
+					users = append(users, u)
+				}
+			}
+			roles = append(roles, rs...)
+		case strings.EqualFold(typ, "Deny"):
+			rest := false
+			for _, u := range us {
+				if u == "?" {
+					denyAnon = true
+				} else {
+					rest = true
+				}
+			}
+			if rest || len(rs) > 0 {
+				im.add(Item{Kind: NotTranslated, Security: true, Line: r.line, Site: iisName, Setting: where + ` Deny users="` + attrOr(r, "users", "") + `" roles="` + attrOr(r, "roles", "") + `"`,
+					Reason: "certgate has allow lists, not deny lists: these users and roles are not refused", Action: "use a many_to_one deny rule for their certificates, or an allow list"})
+			}
+		}
+	}
+	path := sc.path
+	if path == "" {
+		path = "/"
+	}
+	restrict := !allowAll && (len(users) > 0 || len(roles) > 0)
+	if !restrict && !denyAnon {
+		return
+	}
+	i := locationFor(s, path)
+	l := &s.Locations[i]
+	p := "locations[" + strconv.Itoa(i) + "]"
+	if denyAnon && l.ClientCert != config.ClientCertRequire {
+		l.ClientCert = config.ClientCertRequire
+		s.note(p, "%s:%d: <authorization> denies anonymous users (users=\"?\"): a certificate is required", im.o.Name, az.line)
+		im.add(Item{Kind: Stricter, Security: true, Line: az.line, Site: iisName, Setting: where + ` Deny users="?"`,
+			Reason: "anonymous users were denied; certgate authenticates by certificate only, so a certificate is required here (other IIS authentication methods are not translated)"})
+	}
+	if !restrict {
+		return
+	}
+	if s.Mapping == nil {
+		im.add(Item{Kind: NotTranslated, Security: true, Line: az.line, Site: iisName, Setting: where,
+			Reason: "the allowed users and roles need certificate mapping, which this site does not have: not enforced",
+			Action: "add a mapping block, then allow_users / allow_groups on the location"})
+		return
+	}
+	if l.ClientCert == config.ClientCertIgnore {
+		l.ClientCert = config.ClientCertRequire
+		im.add(Item{Kind: Stricter, Security: true, Line: az.line, Site: iisName, Setting: where,
+			Reason: "the path used no client certificate, but only some users may enter: a certificate is required so that the user is known"})
+	}
+	l.AllowUsers, l.AllowGroups = users, roles
+	s.note(p, "%s:%d: <authorization> allows only users %v, roles %v", im.o.Name, az.line, users, roles)
+	it := Item{Kind: Stricter, Security: true, Line: az.line, Site: iisName, Setting: where,
+		Reason: "the Allow rules' users and roles became allow_users / allow_groups; rules inherited from above (such as Allow users=\"*\") were not carried, so only these are admitted (403.100 otherwise)"}
+	if len(roles) > 0 {
+		it.Action = "check that the mapping gives these group names (Windows roles such as DOMAIN\\Group), or rename them"
+	}
+	im.add(it)
 }
 
 // webSocket passes WebSocket upgrades on every location when the site (or
@@ -1084,7 +1209,7 @@ var translatedAuth = map[string]bool{
 // reportSecurity reports each security setting of a scope that is not
 // translated: authorization rules, IP restrictions, request filtering,
 // other authentication methods.
-func (im *iisImporter) reportSecurity(sc iisScope, iisName string) {
+func (im *iisImporter) reportSecurity(sc iisScope, iisName string, authzDone bool) {
 	sec := sc.security()
 	if sec == nil {
 		return
@@ -1094,7 +1219,7 @@ func (im *iisImporter) reportSecurity(sc iisScope, iisName string) {
 		where = `<location path="` + attrOr(sc.loc, "path", "") + `">`
 	}
 	for _, k := range sec.kids {
-		if translatedSecurity[k.name] {
+		if translatedSecurity[k.name] || k.name == "authorization" && authzDone {
 			continue
 		}
 		reason, action := "certgate has no equivalent; the setting is not enforced", "enforce it in the upstream application"
@@ -1116,7 +1241,7 @@ func (im *iisImporter) reportSecurity(sc iisScope, iisName string) {
 }
 
 func (im *iisImporter) reportGlobalSecurity() {
-	im.reportSecurity(im.global, "")
+	im.reportSecurity(im.global, "", false)
 }
 
 func containsFold(list []string, v string) bool {

@@ -98,6 +98,11 @@ func TestIISApplicationHost(t *testing.T) {
 			t.Errorf("Contoso-Intranet %s: client_cert %q, want %q", p, got, pol)
 		}
 	}
+	for _, l := range intranet.Locations {
+		if l.Path == "/payroll" && (len(l.AllowGroups) != 1 || l.AllowGroups[0] != `CONTOSO\Payroll`) {
+			t.Errorf("/payroll allow_groups %v, want the role of its <authorization>", l.AllowGroups)
+		}
+	}
 	ca := intranet.ClientAuth
 	if !ca.RejectInvalid {
 		t.Error("accept locations: reject_invalid not set (the stricter translation)")
@@ -338,4 +343,58 @@ func TestIISInvalidHost(t *testing.T) {
 		t.Errorf("hosts %v", got)
 	}
 	findItem(t, res.Report, "S", "10.1.2.3")
+}
+
+// TestIISAuthorization: URL Authorization rules become allow lists, the
+// stricter way when they cannot be said exactly.
+func TestIISAuthorization(t *testing.T) {
+	const head = `<configuration><system.applicationHost><sites><site name="S" id="1"><bindings>
+<binding protocol="https" bindingInformation="*:443:s.example.test" sslFlags="1"/></bindings></site></sites></system.applicationHost>
+<location path="S"><system.webServer><security><access sslFlags="Ssl, SslNegotiateCert"/>
+<authentication><iisClientCertificateMappingAuthentication enabled="true"><manyToOneMappings>
+<add name="all" userName="u"><rules><add certificateField="Subject" certificateSubField="O" matchCriteria="*"/></rules></add>
+</manyToOneMappings></iisClientCertificateMappingAuthentication></authentication></security></system.webServer></location>
+<location path="S/x"><system.webServer><security><authorization>`
+	const tail = `</authorization></security></system.webServer></location></configuration>`
+	for _, tc := range []struct {
+		name, rules   string
+		policy        string
+		users, groups string
+		wantItem      string
+	}{
+		{"allow users", `<remove users="*"/><add accessType="Allow" users="a, b"/>`, "accept", "a,b", "", "<authorization>"},
+		{"allow roles", `<add accessType="Allow" roles="D\\G"/>`, "accept", "", `D\\G`, "<authorization>"},
+		{"allow everyone", `<add accessType="Allow" users="*"/><add accessType="Allow" users="a"/>`, "", "", "", ""},
+		{"deny anonymous", `<add accessType="Deny" users="?"/>`, "require", "", "", `Deny users="?"`},
+		{"deny named users", `<add accessType="Deny" users="mallory"/>`, "", "", "", "Deny users"},
+		{"verbs", `<add accessType="Allow" users="a" verbs="GET"/>`, "", "", "", "verbs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := IIS([]byte(head+tc.rules+tail), IISOptions{Output: filepath.Join(t.TempDir(), "c.yaml")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var x *config.Location
+			for i, l := range res.Config.Sites[0].Locations {
+				if l.Path == "/x" {
+					x = &res.Config.Sites[0].Locations[i]
+				}
+			}
+			if tc.policy == "" {
+				if x != nil && (len(x.AllowUsers) > 0 || len(x.AllowGroups) > 0) {
+					t.Errorf("/x restricted: %+v", x)
+				}
+			} else {
+				if x == nil {
+					t.Fatal("no /x location")
+				}
+				if x.ClientCert != tc.policy || strings.Join(x.AllowUsers, ",") != tc.users || strings.Join(x.AllowGroups, ",") != tc.groups {
+					t.Errorf("/x = %+v, want %s users %q groups %q", x, tc.policy, tc.users, tc.groups)
+				}
+			}
+			if tc.wantItem != "" {
+				findItem(t, res.Report, "S", tc.wantItem)
+			}
+		})
+	}
 }
