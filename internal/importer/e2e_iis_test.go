@@ -74,6 +74,7 @@ func TestIISEndToEnd(t *testing.T) {
 	}{
 		{"public path, no certificate", "/public/x", nil, 200, "", ""},
 		{"SslRequireCert, no certificate", "/Payroll/report", nil, 403, "403.7", ""},
+		{"SslRequireCert in another case, no certificate", "/PAYROLL/report", nil, 403, "403.7", ""},
 		{"SslNegotiateCert, no certificate", "/home", nil, 200, "", ""},
 		{"SslRequireCert, untrusted certificate", "/Payroll/", stranger, 403, "403.16", ""},
 		{"SslNegotiateCert, untrusted certificate (stricter: refused)", "/home", stranger, 403, "403.16", ""},

@@ -563,16 +563,10 @@ func (im *iisImporter) locationsOf(s *siteOut, iisName string, siteScope iisScop
 		s.Locations = append(s.Locations, config.Location{Path: path, ClientCert: p})
 		s.note("locations["+strconv.Itoa(i)+"]", "%s:%d: <location path=%q> sslFlags=%q", im.o.Name, line, attrOr(sc.loc, "path", ""), raw)
 	}
-	if len(s.Locations) > 1 {
-		// Different policies per path and a case-sensitive matcher:
-		// /SECURE would fall to the root's policy while IIS applies
-		// /secure's.
-		s.note("", "TODO: IIS matches location paths case-insensitively; add `paths: {case_insensitive: true}`")
-		s.note("", "to this site once certgate supports it (until then /SECURE is not /secure).")
-		im.add(Item{Kind: Todo, Security: true, Site: iisName, Setting: "case-insensitive location paths",
-			Reason: "IIS applies <location path=\"Site/Secure\"> to /secure and /SECURE; certgate matches paths case-sensitively, so a request spelled in another case gets the parent path's policy",
-			Action: "add paths: {case_insensitive: true} to the site when available; until then make the parent path as strict as needed or normalise case in front"})
-	}
+	// IIS matches <location path> without regard to case: /SECURE gets
+	// /secure's policy. Matching case-insensitively keeps that.
+	s.Paths.CaseInsensitive = true
+	s.note("paths", "IIS matches location paths case-insensitively (/PAYROLL is /payroll)")
 }
 
 // locationFor returns the index of the location for path, adding one with

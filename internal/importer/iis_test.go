@@ -144,7 +144,9 @@ func TestIISApplicationHost(t *testing.T) {
 		t.Errorf("Two OUs: %+v, want a security stricter entry", it)
 	}
 	findItem(t, res.Report, "Contoso Intranet", "compareCaseSensitive")
-	findItem(t, res.Report, "Contoso Intranet", "case-insensitive location paths")
+	if !intranet.Paths.CaseInsensitive {
+		t.Error("paths.case_insensitive not set: IIS matches location paths without regard to case")
+	}
 	findItem(t, res.Report, "Contoso Intranet", "<authorization>")
 	if it := findItem(t, res.Report, "Contoso Intranet", `password of CONTOSO\jdoe`); it.Kind != NotTranslated {
 		t.Errorf("password: %+v", it)
