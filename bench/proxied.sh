@@ -17,9 +17,10 @@
 #   -d DUR     measured duration per test (default 4s)
 #   -n ROUNDS  rounds (default 3)
 #   -P PEERS   servers (default "nginx haproxy certgate")
-#   -M MODES   default "keepalive handshake resumed": loadgen's keep-alive and
-#              full-handshake modes, and bench/hsload's TLS 1.3 resumed handshakes
-#              (each connection offers the previous one's session ticket)
+#   -M MODES   default "keepalive handshake resumed h2": loadgen's HTTP/1.1
+#              keep-alive and full-handshake modes; bench/tlsload's TLS 1.3
+#              resumed handshakes (each connection offers the previous one's
+#              session ticket) and HTTP/2 keep-alive (one h2 connection per worker)
 #   -c CONC    connections (default 16)
 #   -k DIR     PKIs, as bench/run.sh (default /tmp/certgate-benchpki); CRL with 1 entry
 #   -o DIR     results (default /tmp/certgate-proxied.<date>)
@@ -30,7 +31,7 @@ set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 HARNESS=${HARNESS:-$REPO/../shared/bench}
-DUR=4s ROUNDS=3 PEERS="nginx haproxy certgate" MODES="keepalive handshake resumed" CONC=16
+DUR=4s ROUNDS=3 PEERS="nginx haproxy certgate" MODES="keepalive handshake resumed h2" CONC=16
 PKIS=/tmp/certgate-benchpki OUT="" WRITE_DOC=1
 while getopts "d:n:P:M:c:k:o:Dh" opt; do
 	case $opt in
@@ -57,7 +58,7 @@ for p in $PEERS; do
 	case $p in nginx | haproxy) bench_need "$p" ;; certgate) ;; *) echo "bench: unknown peer $p" >&2; exit 2 ;; esac
 done
 bench_build "$REPO" "$HARNESS" "$OUT"
-(cd "$REPO" && go build -o "$OUT/backend" ./bench/backend && go build -o "$OUT/hsload" ./bench/hsload)
+(cd "$REPO" && go build -o "$OUT/backend" ./bench/backend && go build -o "$OUT/tlsload" ./bench/tlsload)
 BIN=$OUT/harness/bin
 PKI=$PKIS/r0
 bench_pki "$BIN" "$PKI" 0
@@ -99,7 +100,7 @@ http {
         keepalive 64;
     }
     server {
-        listen 127.0.0.1:$2 ssl;
+        listen 127.0.0.1:$2 ssl http2;
         ssl_certificate $PKI/server-chain.pem;
         ssl_certificate_key $PKI/server.key;
         ssl_protocols TLSv1.2 TLSv1.3;
@@ -135,7 +136,7 @@ defaults
     timeout server 60s
     timeout http-keep-alive 60s
 frontend fe
-    bind 127.0.0.1:$2 ssl crt $PKI/server-combined.pem ca-file $PKI/root.pem verify required crl-file $PKI/crl-bundle.pem alpn http/1.1
+    bind 127.0.0.1:$2 ssl crt $PKI/server-combined.pem ca-file $PKI/root.pem verify required crl-file $PKI/crl-bundle.pem alpn h2,http/1.1
     option forwardfor
     http-request set-header X-Remote-User %[ssl_c_s_dn]
     http-request set-header Client-Cert :%[ssl_c_der,base64]:
@@ -205,7 +206,7 @@ for round in $(seq 1 "$ROUNDS"); do
 		for m in $MODES; do
 			log=$OUT/peer-$p/r$round-$m.log
 			lg=("$BIN/loadgen" -mode "$m")
-			[ "$m" = resumed ] && lg=("$OUT/hsload" -resume)
+			case $m in resumed | h2) lg=("$OUT/tlsload" -mode "$m") ;; esac
 			if taskset -c "$LOADGEN_CPU" "${lg[@]}" -addr "127.0.0.1:$port" -pki "$PKI" -c "$CONC" \
 				-d "$DUR" -warmup 1s -label "$p" -server-pid "$SPID" >"$log" 2>&1; then
 				sed -n "s/^RESULT //p" "$log" | python3 -c 'import json,sys; r=json.loads(sys.stdin.read()); r["round"]=int(sys.argv[1]); print(json.dumps(r))' "$round" >>"$OUT/results.jsonl"

@@ -24,7 +24,7 @@ HBEGIN = "<!-- PROXIED-HISTORY:BEGIN (bench/proxied.sh adds a line per run) -->"
 HEND = "<!-- PROXIED-HISTORY:END -->"
 ORDER = ["nginx", "haproxy", "certgate"]
 MODES = {"keepalive": "keep-alive request", "handshake": "full handshake + request",
-         "resumed": "resumed TLS 1.3 handshake + request"}
+         "resumed": "resumed TLS 1.3 handshake + request", "h2": "HTTP/2 keep-alive request"}
 
 
 def median(xs):
@@ -133,7 +133,7 @@ def history_line(m, s):
         if not e or not n:
             return "-"
         return "%s µs vs %s (%s×)" % (f(median(e["us"]), ".1f"), f(median(n["us"]), ".1f"), f(median(e["ratio"]), ".2f"))
-    return "| %s | %s | %s | %s | %s |" % (m["date"], m["commit"], cell("keepalive"), cell("handshake"), cell("resumed"))
+    return "| %s | %s | %s | %s | %s | %s |" % (m["date"], m["commit"], cell("keepalive"), cell("handshake"), cell("resumed"), cell("h2"))
 
 
 def replace_between(doc, begin, end, body):
@@ -154,7 +154,7 @@ def main():
         a = doc.index(HEND)
         doc = doc[:a] + history_line(m, s) + "\n" + doc[a:]
     else:
-        doc = doc.rstrip("\n") + "\n\n" + HBEGIN + "\n| date | certgate | keep-alive (certgate vs nginx µs/req) | full handshake | resumed handshake |\n|---|---|---|---|---|\n" + history_line(m, s) + "\n" + HEND + "\n"
+        doc = doc.rstrip("\n") + "\n\n" + HBEGIN + "\n| date | certgate | keep-alive (certgate vs nginx µs/req) | full handshake | resumed handshake | HTTP/2 keep-alive |\n|---|---|---|---|---|---|\n" + history_line(m, s) + "\n" + HEND + "\n"
     open(sys.argv[2], "w").write(doc)
 
 

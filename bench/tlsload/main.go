@@ -1,19 +1,26 @@
-// Command hsload measures TLS handshakes that resume a session: each
-// worker connects, completes a TLS 1.3 mTLS handshake offering the
-// session ticket of its previous connection, sends one GET with
-// "Connection: close", reads the answer and closes. With -resume=false it
-// offers no ticket, so every handshake is full (as ../shared/bench's
-// loadgen -mode handshake). It reports the server's CPU per handshake
-// (utime+stime of -server-pid and its child processes, from /proc) and
-// how many handshakes resumed. Loopback targets only.
+// Command tlsload is the load generator for what ../shared/bench's loadgen
+// does not do: TLS 1.3 session resumption and HTTP/2.
 //
-// The last line is machine readable, in loadgen's format:
+//	-mode resumed    each worker connects, completes a TLS 1.3 mTLS handshake
+//	                 offering the session ticket of its previous connection,
+//	                 sends one GET with "Connection: close", reads the answer
+//	                 and closes
+//	-mode handshake  the same without a session cache: every handshake is full
+//	                 (as loadgen -mode handshake)
+//	-mode h2         each worker keeps one HTTP/2 connection (ALPN h2) and sends
+//	                 sequential GETs on it
+//
+// It reports the server's CPU per request (utime+stime of -server-pid and
+// its child processes, from /proc) and how many handshakes resumed.
+// Loopback targets only. The last line is machine readable, in loadgen's
+// format:
 //
 //	RESULT {"label":...,"mode":"resumed","rps":...,"server_us_per_req":...}
 package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"encoding/pem"
@@ -23,6 +30,7 @@ import (
 	"io"
 	"log"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -38,29 +46,32 @@ func main() {
 	conc := flag.Int("c", 16, "workers, each with its own session cache")
 	dur := flag.Duration("d", 5*time.Second, "measured duration (at most 10m)")
 	warm := flag.Duration("warmup", time.Second, "warm-up, not counted (at most 1m)")
-	resume := flag.Bool("resume", true, "offer the previous connection's session ticket")
+	mode := flag.String("mode", "resumed", "resumed | handshake | h2")
 	label := flag.String("label", "", "label for the RESULT line")
 	srvPID := flag.Int("server-pid", 0, "report the CPU of this PID and its children")
 	flag.Parse()
 
 	host, _, err := net.SplitHostPort(*addr)
 	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
-		log.Fatalf("hsload: -addr %q: loopback host:port only", *addr)
+		log.Fatalf("tlsload: -addr %q: loopback host:port only", *addr)
+	}
+	if *mode != "resumed" && *mode != "handshake" && *mode != "h2" {
+		log.Fatalf("tlsload: -mode %q: want resumed, handshake or h2", *mode)
 	}
 	if *dur <= 0 || *dur > 10*time.Minute || *warm < 0 || *warm > time.Minute || *conc < 1 || *conc > 4096 {
-		log.Fatal("hsload: -d in (0, 10m], -warmup in [0, 1m], -c in [1, 4096]")
+		log.Fatal("tlsload: -d in (0, 10m], -warmup in [0, 1m], -c in [1, 4096]")
 	}
 	cert, err := tls.LoadX509KeyPair(filepath.Join(*pkiDir, "client-chain.pem"), filepath.Join(*pkiDir, "client.key"))
 	if err != nil {
-		log.Fatalf("hsload: client certificate: %v", err)
+		log.Fatalf("tlsload: client certificate: %v", err)
 	}
 	pin, err := os.ReadFile(filepath.Join(*pkiDir, "server.pem"))
 	if err != nil {
-		log.Fatalf("hsload: server pin: %v", err)
+		log.Fatalf("tlsload: server pin: %v", err)
 	}
 	pb, _ := pem.Decode(pin)
 	if pb == nil {
-		log.Fatalf("hsload: %s: no PEM block", filepath.Join(*pkiDir, "server.pem"))
+		log.Fatalf("tlsload: %s: no PEM block", filepath.Join(*pkiDir, "server.pem"))
 	}
 	base := &tls.Config{
 		ServerName: "localhost", MinVersion: tls.VersionTLS13, MaxVersion: tls.VersionTLS13,
@@ -84,8 +95,12 @@ func main() {
 	var wg sync.WaitGroup
 	for range *conc {
 		cfg := base.Clone()
-		if *resume {
+		if *mode == "resumed" {
 			cfg.ClientSessionCache = tls.NewLRUClientSessionCache(1)
+		}
+		do := func() (bool, error) { return once(*addr, cfg) }
+		if *mode == "h2" {
+			do = h2Client(*addr, cfg)
 		}
 		wg.Add(1)
 		go func() {
@@ -96,7 +111,7 @@ func main() {
 					return
 				default:
 				}
-				r, err := once(*addr, cfg)
+				r, err := do()
 				if !measuring.Load() {
 					continue
 				}
@@ -124,12 +139,8 @@ func main() {
 	close(stop)
 	wg.Wait()
 
-	mode := "handshake"
-	if *resume {
-		mode = "resumed"
-	}
 	res := map[string]any{
-		"label": *label, "addr": *addr, "mode": mode, "conc": *conc, "duration_s": elapsed.Seconds(),
+		"label": *label, "addr": *addr, "mode": *mode, "conc": *conc, "duration_s": elapsed.Seconds(),
 		"ok": ok.Load(), "errors": fails.Load(), "resumed": resumed.Load(), "rps": float64(ok.Load()) / elapsed.Seconds(),
 	}
 	if p := firstErr.Load(); p != nil {
@@ -157,7 +168,7 @@ func once(addr string, cfg *tls.Config) (bool, error) {
 	if err := c.Handshake(); err != nil {
 		return false, err
 	}
-	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: localhost\r\nUser-Agent: bench-hsload\r\nConnection: close\r\n\r\n"); err != nil {
+	if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: localhost\r\nUser-Agent: bench-tlsload\r\nConnection: close\r\n\r\n"); err != nil {
 		return false, err
 	}
 	// Reading to the end also receives the TLS 1.3 session ticket, which
@@ -174,6 +185,38 @@ func once(addr string, cfg *tls.Config) (bool, error) {
 		return false, err
 	}
 	return c.ConnectionState().DidResume, nil
+}
+
+// h2Client returns a request function on one HTTP/2 connection of its own
+// (a Transport per worker); it reports whether the connection's handshake
+// resumed.
+func h2Client(addr string, cfg *tls.Config) func() (bool, error) {
+	tr := &http.Transport{
+		TLSClientConfig:   cfg,
+		ForceAttemptHTTP2: true,
+		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, network, addr)
+		},
+	}
+	client := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	return func() (bool, error) {
+		resp, err := client.Get("https://localhost/")
+		if err != nil {
+			return false, err
+		}
+		defer resp.Body.Close()
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+			return false, err
+		}
+		if resp.ProtoMajor != 2 {
+			return false, fmt.Errorf("server answered %s, not HTTP/2 (ALPN)", resp.Proto)
+		}
+		if resp.StatusCode != http.StatusOK {
+			return false, fmt.Errorf("status %s", resp.Status)
+		}
+		return resp.TLS.DidResume, nil
+	}
 }
 
 // cpuTicks returns utime+stime of pid and of its children, in clock ticks.
