@@ -130,6 +130,9 @@ func TestScrapeAfterScriptedSequence(t *testing.T) {
 	m.Reload(true)
 	m.Reload(false)
 	m.Reload(true)
+	m.SetDirectorySource(func() []DirectoryStats {
+		return []DirectoryStats{{Site: "portal", Found: 5, NotFound: 2, Unavailable: 3, CacheHits: 40, Stale: 1, Weak: 2, Seconds: 0.25}}
+	})
 
 	fams := scrape(t, m.Handler())
 	tests := []struct {
@@ -162,6 +165,13 @@ func TestScrapeAfterScriptedSequence(t *testing.T) {
 		{"chain refusal too long is zero, not absent", "certgate_chain_refusals_total", map[string]string{"reason": "chain_too_long"}, 0},
 		{"reloads ok", "certgate_reloads_total", map[string]string{"outcome": "ok"}, 2},
 		{"reloads error", "certgate_reloads_total", map[string]string{"outcome": "error"}, 1},
+		{"directory found", "certgate_directory_lookups_total", map[string]string{"site": "portal", "outcome": "found"}, 5},
+		{"directory no account", "certgate_directory_lookups_total", map[string]string{"site": "portal", "outcome": "not_found"}, 2},
+		{"directory unavailable, apart from no account", "certgate_directory_lookups_total", map[string]string{"site": "portal", "outcome": "unavailable"}, 3},
+		{"directory cache hits", "certgate_directory_lookups_total", map[string]string{"site": "portal", "outcome": "cache_hit"}, 40},
+		{"directory stale", "certgate_directory_lookups_total", map[string]string{"site": "portal", "outcome": "stale"}, 1},
+		{"directory latency", "certgate_directory_lookup_seconds_total", map[string]string{"site": "portal"}, 0.25},
+		{"directory weak", "certgate_directory_weak_mappings_total", map[string]string{"site": "portal"}, 2},
 		{"build info", "certgate_build_info", map[string]string{"version": "1.2.3"}, 1},
 	}
 	for _, tt := range tests {
