@@ -16,6 +16,7 @@ import (
 
 	"github.com/certgate/certgate/internal/dname"
 	"github.com/go-ldap/ldap/v3"
+	"golang.org/x/sync/singleflight"
 )
 
 // Account state names (Result.State), as the 403.12 reason says them.
@@ -104,6 +105,7 @@ type Directory struct {
 	weak     atomic.Uint64
 	latency  atomic.Uint64
 	closed   atomic.Bool
+	flight   singleflight.Group
 }
 
 type cacheEntry struct {
@@ -212,6 +214,22 @@ func (d *Directory) Lookup(chain []*x509.Certificate, in Input, trace bool) (Res
 			return r, nil
 		}
 	}
+	if trace {
+		return d.ask(key, leaf, in, now, true)
+	}
+	// Concurrent requests for one certificate share one directory round
+	// trip: a burst of new connections after a restart or a cache expiry
+	// must not become a burst of searches (or of dials to a slow server).
+	v, err, _ := d.flight.Do(string(key[:]), func() (any, error) {
+		r, err := d.ask(key, leaf, in, now, false)
+		return r, err
+	})
+	return v.(Result), err
+}
+
+// ask makes one uncached lookup and caches its answer, or serves a stale
+// one when the directory is unavailable.
+func (d *Directory) ask(key [32]byte, leaf *x509.Certificate, in Input, now time.Time, trace bool) (Result, error) {
 	d.lookups.Add(1)
 	start := time.Now()
 	r, err := d.lookup(leaf, in, now, trace)

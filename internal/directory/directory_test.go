@@ -8,6 +8,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -255,6 +256,37 @@ func TestDirectoryDownMidRun(t *testing.T) {
 	}
 	if s := d.Stats(); s.StaleServed != 1 || s.CacheHits != 1 || s.Errors < 3 {
 		t.Errorf("stats = %+v", s)
+	}
+}
+
+// TestConcurrentLookupsShareOneSearch: a burst of requests for one
+// certificate costs the directory one lookup, not one each.
+func TestConcurrentLookupsShareOneSearch(t *testing.T) {
+	f := newDirFixture(t)
+	d := newDir(t, f.options(f.s.LDAPS))
+	const n = 32
+	var wg sync.WaitGroup
+	users := make([]string, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := d.Lookup(f.certs["issuer_serial"], Input{}, false)
+			if err == nil {
+				users[i] = r.User
+			}
+		}()
+	}
+	wg.Wait()
+	for i, u := range users {
+		if u != "bob@corp.test" {
+			t.Fatalf("lookup %d = %q", i, u)
+		}
+	}
+	// One flight; a goroutine scheduled after it landed reads the cache
+	// (or, rarely, starts a second flight).
+	if s := d.Stats(); s.Lookups > 2 || s.Lookups+s.CacheHits > n {
+		t.Errorf("%d concurrent lookups made %d directory lookups (%d cache hits)", n, s.Lookups, s.CacheHits)
 	}
 }
 
