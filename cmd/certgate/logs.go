@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -22,6 +24,7 @@ func newLogsAnalyzeCmd() *cobra.Command {
 	var (
 		asJSON       bool
 		since, until string
+		htmlPath     string
 		opts         logs.Options
 	)
 	cmd := &cobra.Command{
@@ -43,7 +46,8 @@ as the same failure.
 Exit codes: 0 analysed, 2 a file could not be read or a flag is invalid.`,
 		Example: `  certgate logs analyze /var/log/certgate
   certgate logs analyze --status 403.13 --since '2026-11-23 08:00' u_ex261123.log
-  certgate logs analyze --json --site W3SVC1 C:\inetpub\logs\LogFiles`,
+  certgate logs analyze --json --site W3SVC1 C:\inetpub\logs\LogFiles
+  certgate logs analyze --html report.html /var/log/certgate`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
@@ -56,6 +60,11 @@ Exit codes: 0 analysed, 2 a file could not be read or a flag is invalid.`,
 			rep, err := logs.AnalyzeFiles(args, opts)
 			if err != nil {
 				return err
+			}
+			if htmlPath != "" {
+				if err := writeHTMLReport(htmlPath, rep); err != nil {
+					return err
+				}
 			}
 			if asJSON {
 				return writeJSON(cmd.OutOrStdout(), rep)
@@ -70,6 +79,7 @@ Exit codes: 0 analysed, 2 a file could not be read or a flag is invalid.`,
 	f.StringVar(&opts.Site, "site", "", "count only this s-sitename (W3SVC1, or the site name)")
 	f.StringVar(&opts.Status, "status", "", "count only this status (403) or status.substatus (403.13)")
 	f.IntVar(&opts.Top, "top", 10, "client IPs and paths listed per failure class")
+	f.StringVar(&htmlPath, "html", "", "also write a static HTML report with a per-hour chart of each failure class (inline SVG, no script)")
 	return cmd
 }
 
@@ -85,4 +95,16 @@ func parseLogTime(flag, v string) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("%s %q: want 2006-01-02, 2006-01-02 15:04[:05] or RFC 3339 (UTC unless a zone is given)", flag, v)
+}
+
+// writeHTMLReport writes the HTML report to path, whole or not at all.
+func writeHTMLReport(path string, rep *logs.Report) error {
+	var b bytes.Buffer
+	if err := rep.WriteHTML(&b); err != nil {
+		return fmt.Errorf("logs analyze --html: %w", err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("logs analyze --html: %w", err)
+	}
+	return nil
 }

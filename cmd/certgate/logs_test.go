@@ -34,7 +34,11 @@ func TestLogsAnalyzeCommand(t *testing.T) {
 		rep.ByWin32["403.13 2148081683"] != 1 || rep.BySite["W3SVC1"] != 2 || rep.ByHour["2026-11-23 09:00"] != 1 {
 		t.Errorf("report = %+v", rep)
 	}
-	text := mustCLI(t, "logs", "analyze", "--status", "403.7", filepath.Join(dir, "u_ex261123.log"))
+	page := filepath.Join(t.TempDir(), "report.html")
+	text := mustCLI(t, "logs", "analyze", "--status", "403.7", "--html", page, filepath.Join(dir, "u_ex261123.log"))
+	if b, err := os.ReadFile(page); err != nil || !strings.Contains(string(b), "<svg") {
+		t.Errorf("--html: %v, report without a chart", err)
+	}
 	for _, want := range []string{"403.7  sc-win32-status 5 SEC_E_NO_CREDENTIALS: 1 requests", "certgate probe"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text lacks %q:\n%s", want, text)

@@ -337,3 +337,34 @@ func TestReadBrokenGzip(t *testing.T) {
 		t.Errorf("truncated gzip: err = %v, want an error naming the file", err)
 	}
 }
+
+// TestReportHTML: one chart per failure class with a bar per hour of the
+// report's range (gaps included), and logged values escaped: a path a
+// client chose must not become markup in the admin's browser.
+func TestReportHTML(t *testing.T) {
+	a, _ := NewAnalyzer(Options{})
+	hostile := "#Fields: date time c-ip cs-uri-stem sc-status sc-substatus sc-win32-status\n" +
+		"2026-11-23 11:00:00 10.9.9.9 /<script>alert(1)</script> 403 16 2148204809\n"
+	if err := a.Read("day.log", strings.NewReader(iisDay+hostile)); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := a.Report().WriteHTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	classes := len(a.Report().Failures)
+	if got := strings.Count(page, "<svg"); got != classes {
+		t.Errorf("%d charts for %d failure classes", got, classes)
+	}
+	// 08:00 to 11:00 is four hours, 09:00 without failures included.
+	if got := strings.Count(page, "<rect"); got != 4*classes {
+		t.Errorf("%d bars, want 4 hours x %d classes", got, classes)
+	}
+	if strings.Contains(page, "<script>") || !strings.Contains(page, "&lt;script&gt;") {
+		t.Error("a logged path is not escaped in the HTML report")
+	}
+	if !strings.Contains(page, "2026-11-23 08:00: 2") {
+		t.Error("bar titles do not give the hour and count")
+	}
+}
