@@ -22,6 +22,14 @@ const (
 	DefaultIdleTimeout       = 120 * time.Second
 	DefaultShutdownTimeout   = 30 * time.Second
 	DefaultUpstreamTimeout   = 60 * time.Second
+	// nginx: client_body_timeout and send_timeout, 60s each.
+	DefaultReadBodyTimeout = 60 * time.Second
+	DefaultWriteTimeout    = 60 * time.Second
+
+	// DefaultMaxConnections: an idle TLS connection costs about 35 KB, so
+	// 4096 of them about 150 MB.
+	DefaultMaxConnections      = 4096
+	DefaultMaxConnectionsPerIP = 256
 
 	DefaultLogFormat = LogText
 	DefaultLogLevel  = "info"
@@ -152,6 +160,14 @@ func (c *Config) ApplyDefaults() {
 	setDuration(&c.Timeouts.Idle, DefaultIdleTimeout)
 	setDuration(&c.Timeouts.Shutdown, DefaultShutdownTimeout)
 	setDuration(&c.Timeouts.Upstream, DefaultUpstreamTimeout)
+	setDuration(&c.Timeouts.ReadBody, DefaultReadBodyTimeout)
+	setDuration(&c.Timeouts.Write, DefaultWriteTimeout)
+	if c.Limits.MaxConnections == 0 {
+		c.Limits.MaxConnections = DefaultMaxConnections
+	}
+	if c.Limits.MaxConnectionsPerIP == 0 {
+		c.Limits.MaxConnectionsPerIP = DefaultMaxConnectionsPerIP
+	}
 	setString(&c.Admin.Listen, DefaultAdminListen)
 	setString(&c.Log.Format, DefaultLogFormat)
 	setString(&c.Log.Level, DefaultLogLevel)

@@ -17,6 +17,7 @@ type Config struct {
 	// front of the listener. A connection from one is never "local" for
 	// detailed errors unless a PROXY header names a local client.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	Limits         Limits   `yaml:"limits"`
 	// ProxyProtocol makes connections from TrustedProxies start with a
 	// PROXY protocol v1 or v2 header naming the real client; other
 	// connections are never read for one.
@@ -55,6 +56,22 @@ type Timeouts struct {
 	Idle       time.Duration `yaml:"idle"`        // default 120s
 	Shutdown   time.Duration `yaml:"shutdown"`    // default 30s, graceful drain on SIGTERM
 	Upstream   time.Duration `yaml:"upstream"`    // default 60s, response header timeout
+	// ReadBody bounds the time to receive a request body, from the end
+	// of its headers (408 past it); default 60s.
+	ReadBody time.Duration `yaml:"read_body"`
+	// Write bounds each write of a response to the client: a client that
+	// reads slower is disconnected; default 60s.
+	Write time.Duration `yaml:"write"`
+}
+
+// Limits bound the connections the listener keeps open.
+type Limits struct {
+	// MaxConnections: past it a new connection is closed at once;
+	// default 4096.
+	MaxConnections int `yaml:"max_connections"`
+	// MaxConnectionsPerIP: past it a client's new connection is answered
+	// 503.2 and closed; default 256.
+	MaxConnectionsPerIP int `yaml:"max_connections_per_ip"`
 }
 
 // SessionTickets names the key files that seal TLS session tickets, so

@@ -65,6 +65,12 @@ func (c *Config) validate(v *validator) {
 			v.addf("trusted_proxies["+strconv.Itoa(i)+"]", "want an IP address or CIDR such as 10.0.0.0/8 (got %q)", p)
 		}
 	}
+	if c.Limits.MaxConnections < 0 {
+		v.addf("limits.max_connections", "must not be negative (got %d)", c.Limits.MaxConnections)
+	}
+	if c.Limits.MaxConnectionsPerIP < 0 {
+		v.addf("limits.max_connections_per_ip", "must not be negative (got %d)", c.Limits.MaxConnectionsPerIP)
+	}
 	if c.ProxyProtocol && len(c.TrustedProxies) == 0 {
 		v.addf("proxy_protocol", "needs trusted_proxies: a PROXY header is accepted only from the proxies listed there, never from any client")
 	}
@@ -155,6 +161,8 @@ func (t *Timeouts) validate(v *validator, p string) {
 		{"idle", t.Idle},
 		{"shutdown", t.Shutdown},
 		{"upstream", t.Upstream},
+		{"read_body", t.ReadBody},
+		{"write", t.Write},
 	} {
 		if d.val < 0 {
 			v.addf(p+"."+d.name, "must not be negative (got %v)", d.val)

@@ -22,7 +22,30 @@ type Hooks struct {
 	// Verify: once per client-certificate verification (once per
 	// connection that presented a certificate to a location that uses it).
 	Verify func(*VerifyEvent)
+	// Conn: once when a TCP connection is counted against the limits
+	// (Open true, Refused naming the limit it exceeded, if any) and once
+	// when it closes (Open false).
+	Conn func(*ConnEvent)
+	// Timeout: a client was too slow: KindReadBody or KindWrite.
+	Timeout func(kind string)
 }
+
+// ConnEvent is a connection opened or closed (Hooks.Conn).
+type ConnEvent struct {
+	Open bool
+	// Refused is LimitMaxConnections or LimitMaxConnectionsPerIP when the
+	// connection exceeded it, else "".
+	Refused string
+}
+
+// Limits a connection can exceed, and slow-client timeouts: label values
+// of certgate_connections_refused_total and certgate_client_timeouts_total.
+const (
+	LimitMaxConnections      = "max_connections"
+	LimitMaxConnectionsPerIP = "max_connections_per_ip"
+	KindReadBody             = "read_body"
+	KindWrite                = "write"
+)
 
 // RequestEvent describes one request and its answer. The access log reads
 // the request line, client and server addresses (http.LocalAddrContextKey),

@@ -42,6 +42,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	site := cs.site
 	ev.Site, ev.ClientIP, ev.Local = site.Name, cs.client, cs.local
+	r = s.slowClientDeadlines(st, w, r, start)
+	if cs.limited != "" {
+		// Over limits.max_connections_per_ip: answered, then closed
+		// (Connection: close is a GOAWAY on HTTP/2).
+		rec.Header().Set("Connection", "close")
+		s.refuse(rec, r, ev, site, problem{Sub: substatus.ConnectionLimit, Detailed: site.Config.DetailedErrors || cs.fromLoopback(),
+			Reason: fmt.Sprintf("the client address %s has more than %d connections open to this gateway (limits.max_connections_per_ip)", cs.client, cs.snap.Config.Limits.MaxConnectionsPerIP)})
+		return
+	}
 	s.stripSpoofable(r, site, ev)
 	detailed := site.Config.DetailedErrors || cs.fromLoopback()
 
@@ -134,8 +143,37 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	site.handler.ServeHTTP(rec, r.WithContext(withIdentity(r.Context(), id)))
 }
 
+// slowClientDeadlines bounds how long the request body may take to arrive
+// (timeouts.read_body, measured from the end of the headers) and how long
+// each response write may block (timeouts.write).
+func (s *Server) slowClientDeadlines(st *requestState, w http.ResponseWriter, r *http.Request, start time.Time) *http.Request {
+	t := &connFrom(r.Context()).snap.Config.Timeouts
+	if t.ReadBody <= 0 && t.Write <= 0 {
+		return r
+	}
+	st.rc = *http.NewResponseController(w)
+	if t.ReadBody > 0 && r.Body != nil && r.Body != http.NoBody {
+		if st.rc.SetReadDeadline(start.Add(t.ReadBody)) == nil {
+			r = withBodyDeadline(r, s.timeoutHook(KindReadBody))
+		}
+	}
+	if t.Write > 0 {
+		st.rec.wd = writeDeadline{rc: &st.rc, d: t.Write, enabled: true, onHit: s.timeoutHook(KindWrite)}
+	}
+	return r
+}
+
+func (s *Server) timeoutHook(kind string) func() {
+	return func() {
+		if h := s.hooks.Timeout; h != nil {
+			h(kind)
+		}
+	}
+}
+
 // requestState is what ServeHTTP keeps for one request.
 type requestState struct {
+	rc  http.ResponseController
 	rec responseRecorder
 	ev  RequestEvent
 	id  Identity
@@ -235,6 +273,7 @@ type responseRecorder struct {
 	http.ResponseWriter
 	code  int
 	bytes int64
+	wd    writeDeadline
 }
 
 func (w *responseRecorder) WriteHeader(code int) {
@@ -248,7 +287,9 @@ func (w *responseRecorder) Write(b []byte) (int, error) {
 	if w.code == 0 {
 		w.code = http.StatusOK
 	}
+	w.wd.before()
 	n, err := w.ResponseWriter.Write(b)
+	w.wd.after(err)
 	w.bytes += int64(n)
 	return n, err
 }

@@ -145,6 +145,23 @@ func (l *handshakeListener) handshake(raw net.Conn) {
 		}
 		conn, clientKnown = pc, pc.client
 	}
+	// Count the connection against limits.* by its client: the PROXY
+	// header's, or none (only the total applies) for a trusted proxy's
+	// own address.
+	lim := snap.Config.Limits
+	refused, release := l.srv.limits.acquire(addrPort(conn.RemoteAddr()).Addr().Unmap(), clientKnown, lim.MaxConnections, lim.MaxConnectionsPerIP)
+	if h := l.srv.hooks.Conn; h != nil {
+		h(&ConnEvent{Open: true, Refused: refused})
+		uncount := release
+		release = func() { uncount(); h(&ConnEvent{}) }
+	}
+	conn = &countedConn{Conn: conn, release: release}
+	if refused == LimitMaxConnections {
+		// The hard cap on memory and descriptors: no TLS, no answer.
+		l.srv.logger.Debug("connection refused: limits.max_connections reached", "client", conn.RemoteAddr().String(), "max_connections", lim.MaxConnections)
+		_ = conn.Close()
+		return
+	}
 	tc := tls.Server(conn, snap.tls)
 	err := tc.HandshakeContext(ctx)
 	ev := &HandshakeEvent{Time: start, Duration: time.Since(start), Remote: conn.RemoteAddr(), Local: conn.LocalAddr(), Err: err}
@@ -155,7 +172,7 @@ func (l *handshakeListener) handshake(raw net.Conn) {
 	_ = raw.SetDeadline(time.Time{})
 
 	st := tc.ConnectionState()
-	cs := &connState{id: l.srv.connSeq.Add(1), snap: snap, site: snap.SiteFor(st.ServerName), proxyPeer: !clientKnown}
+	cs := &connState{id: l.srv.connSeq.Add(1), snap: snap, site: snap.SiteFor(st.ServerName), proxyPeer: !clientKnown, limited: refused}
 	ev.SNI, ev.Site, ev.Version, ev.CipherSuite, ev.Resumed = st.ServerName, cs.site.Name, st.Version, st.CipherSuite, st.DidResume
 	ev.ClientCert = len(st.PeerCertificates) > 0
 	if h := l.srv.hooks.Handshake; h != nil {

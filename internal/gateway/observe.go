@@ -45,7 +45,8 @@ func (o *Observer) AccessLogs() *AccessLogs { return o.logs.Load() }
 
 // Hooks returns the gateway hooks feeding o.
 func (o *Observer) Hooks() Hooks {
-	return Hooks{Request: o.request, Handshake: o.handshake, Verify: o.verify}
+	return Hooks{Request: o.request, Handshake: o.handshake, Verify: o.verify,
+		Conn: o.conn, Timeout: o.metrics.ClientTimeout}
 }
 
 func (o *Observer) request(ev *RequestEvent) {
@@ -130,6 +131,10 @@ func (o *Observer) handshake(ev *HandshakeEvent) {
 		return
 	}
 	o.metrics.Handshake(ev.Site)
+}
+
+func (o *Observer) conn(ev *ConnEvent) {
+	o.metrics.Connection(ev.Open, ev.Refused)
 }
 
 func (o *Observer) verify(ev *VerifyEvent) {

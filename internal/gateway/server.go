@@ -40,6 +40,8 @@ type Server struct {
 	// handshake listener to http.Server.ConnContext.
 	pending sync.Map // *tls.Conn -> *connState
 	connSeq atomic.Uint64
+	// limits counts open connections (limits.go).
+	limits connLimiter
 	// reqPrefix and reqSeq make request IDs (newRequestID).
 	reqPrefix uint64
 	reqSeq    atomic.Uint64
@@ -154,6 +156,9 @@ type connState struct {
 	client   netip.Addr
 	local    netip.AddrPort
 	loopback bool
+	// limited names the limit this connection exceeded
+	// (LimitMaxConnectionsPerIP): every request on it is answered 503.2.
+	limited string
 	// proxyPeer: the connection came from one of trusted_proxies without
 	// a PROXY header naming the client, so the client is unknown and
 	// never local, whatever the proxy's own address.

@@ -178,6 +178,12 @@ func chainHooks(a, b Hooks) Hooks {
 	if b.Verify != nil {
 		h.Verify = func(ev *VerifyEvent) { call(a.Verify, ev); b.Verify(ev) }
 	}
+	if b.Conn != nil {
+		h.Conn = func(ev *ConnEvent) { call(a.Conn, ev); b.Conn(ev) }
+	}
+	if b.Timeout != nil {
+		h.Timeout = func(kind string) { call(a.Timeout, kind); b.Timeout(kind) }
+	}
 	return h
 }
 

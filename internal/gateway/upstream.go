@@ -48,6 +48,17 @@ func newProxy(site *Site, target *url.URL, timeout time.Duration, logger *slog.L
 			if id != nil {
 				reqID = id.RequestID
 			}
+			if bodyTimedOut(r) {
+				// The client, not the upstream: its body did not arrive
+				// within timeouts.read_body (net/http has canceled the
+				// request context by then, so this comes first).
+				w.Header().Set("Connection", "close")
+				logger.Info("request body too slow", "request_id", reqID, "site", site.Name, "client", r.RemoteAddr, "err", err.Error())
+				writeProblem(w, r, problem{Sub: substatus.RequestTimeout, RequestID: reqID,
+					Detailed: site.Config.DetailedErrors || connFrom(r.Context()).fromLoopback(),
+					Reason:   "the request body did not arrive within timeouts.read_body"})
+				return
+			}
 			if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
 				// The client went away; nobody will read a 502.
 				logger.Debug("proxy: client canceled", "request_id", reqID, "site", site.Name, "err", err)

@@ -46,9 +46,20 @@ type Metrics struct {
 	logDropped        prometheus.Counter
 	reloads           *prometheus.CounterVec
 	chainRefused      *prometheus.CounterVec
+	connsOpen         prometheus.Gauge
+	connsRefused      *prometheus.CounterVec
+	timeouts          *prometheus.CounterVec
 	deadlines         *deadlines
 	dirs              *dirCollector
 }
+
+// ConnLimits and TimeoutKinds are the label values of
+// connections_refused_total and client_timeouts_total (the gateway's
+// Limit* and Kind* constants).
+var (
+	ConnLimits   = []string{"max_connections", "max_connections_per_ip"}
+	TimeoutKinds = []string{"read_body", "write"}
+)
 
 // ChainRefusalReasons are the label values of chain_refusals_total: the
 // bounds of internal/verify (verify.Refusals).
@@ -110,6 +121,15 @@ func New(opts Options) *Metrics {
 		chainRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: nameChainRefused, Help: helpChainRefused,
 		}, []string{labelReason}),
+		connsOpen: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: nameConnsOpen, Help: helpConnsOpen,
+		}),
+		connsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: nameConnsRefused, Help: helpConnsRefused,
+		}, []string{labelReason}),
+		timeouts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: nameTimeouts, Help: helpTimeouts,
+		}, []string{labelKind}),
 		deadlines: newDeadlines(opts.Now),
 		dirs:      newDirCollector(),
 	}
@@ -119,7 +139,7 @@ func New(opts Options) *Metrics {
 	build.WithLabelValues(opts.Version).Set(1)
 
 	m.reg.MustRegister(m.requests, m.refused, m.handshakes, m.handshakeFailures, m.verify,
-		m.revFetches, m.revFetchDur, m.logDropped, m.reloads, m.chainRefused, m.deadlines, m.dirs, build)
+		m.revFetches, m.revFetchDur, m.logDropped, m.reloads, m.chainRefused, m.connsOpen, m.connsRefused, m.timeouts, m.deadlines, m.dirs, build)
 	// Zero series for the failure reasons and reload outcomes, so that
 	// rate() and alerts see 0 rather than "no data" before the first event.
 	for _, r := range handshakeReasons {
@@ -129,6 +149,12 @@ func New(opts Options) *Metrics {
 	m.reloads.WithLabelValues(OutcomeError)
 	for _, r := range ChainRefusalReasons {
 		m.chainRefused.WithLabelValues(r)
+	}
+	for _, r := range ConnLimits {
+		m.connsRefused.WithLabelValues(r)
+	}
+	for _, k := range TimeoutKinds {
+		m.timeouts.WithLabelValues(k)
 	}
 	if !opts.NoRuntime {
 		m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -238,6 +264,31 @@ func (m *Metrics) ChainRefused(reason string) {
 		return
 	}
 	m.chainRefused.WithLabelValues(reason).Inc()
+}
+
+// Connection counts a connection opening (refused names the limit it
+// exceeded, or "") or closing.
+func (m *Metrics) Connection(open bool, refused string) {
+	if m == nil {
+		return
+	}
+	if !open {
+		m.connsOpen.Dec()
+		return
+	}
+	m.connsOpen.Inc()
+	if slices.Contains(ConnLimits, refused) {
+		m.connsRefused.WithLabelValues(refused).Inc()
+	}
+}
+
+// ClientTimeout counts one slow client cut off; kind is one of
+// TimeoutKinds (anything else is ignored).
+func (m *Metrics) ClientTimeout(kind string) {
+	if m == nil || !slices.Contains(TimeoutKinds, kind) {
+		return
+	}
+	m.timeouts.WithLabelValues(kind).Inc()
 }
 
 // AccessLogDropped counts one dropped access log line; it fits

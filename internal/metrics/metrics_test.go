@@ -127,6 +127,12 @@ func TestScrapeAfterScriptedSequence(t *testing.T) {
 	m.AccessLogDropped()
 	m.ChainRefused("signature_budget")
 	m.ChainRefused("made up") // ignored
+	m.Connection(true, "")
+	m.Connection(true, "max_connections_per_ip")
+	m.Connection(true, "")
+	m.Connection(false, "")
+	m.ClientTimeout("read_body")
+	m.ClientTimeout("whatever") // ignored
 	m.Reload(true)
 	m.Reload(false)
 	m.Reload(true)
@@ -161,6 +167,10 @@ func TestScrapeAfterScriptedSequence(t *testing.T) {
 		{"server cert expiry", "certgate_cert_expiry_seconds", map[string]string{"kind": "server", "site": "portal", "subject": "CN=portal.example,O=Example"}, 30 * 24 * 3600},
 		{"ca expiry", "certgate_cert_expiry_seconds", map[string]string{"kind": "ca", "site": "portal", "subject": "CN=Example Root,O=Example"}, 365 * 24 * 3600},
 		{"access log drops", "certgate_access_log_dropped_total", nil, 1},
+		{"connections open", "certgate_connections_open", nil, 2},
+		{"connection refused per ip", "certgate_connections_refused_total", map[string]string{"reason": "max_connections_per_ip"}, 1},
+		{"connection refused global zero", "certgate_connections_refused_total", map[string]string{"reason": "max_connections"}, 0},
+		{"read body timeout", "certgate_client_timeouts_total", map[string]string{"kind": "read_body"}, 1},
 		{"chain refused by budget", "certgate_chain_refusals_total", map[string]string{"reason": "signature_budget"}, 1},
 		{"chain refusal too long is zero, not absent", "certgate_chain_refusals_total", map[string]string{"reason": "chain_too_long"}, 0},
 		{"reloads ok", "certgate_reloads_total", map[string]string{"outcome": "ok"}, 2},
@@ -333,7 +343,7 @@ func TestNamesInOneFile(t *testing.T) {
 	m.AccessLogDropped()
 	declared := map[string]bool{}
 	for _, n := range []string{nameRequests, nameHandshakes, nameHandshakeFail, nameVerify, nameRevFetches,
-		nameRevFetchDur, nameCRLNext, nameCertExpiry, nameLogDropped, nameReloads, nameChainRefused, nameBuildInfo} {
+		nameRevFetchDur, nameCRLNext, nameCertExpiry, nameLogDropped, nameReloads, nameChainRefused, nameConnsOpen, nameConnsRefused, nameTimeouts, nameBuildInfo} {
 		declared[namespace+"_"+n] = true
 	}
 	var got []string

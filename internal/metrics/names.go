@@ -35,6 +35,12 @@ const (
 	helpDirSeconds    = "Total time of uncached directory lookups, by site; divided by the found+not_found+unavailable lookups it is the mean latency."
 	nameDirWeak       = "directory_weak_mappings_total"
 	helpDirWeak       = "Directory lookups that found the account by a weak (KB5014754) method, by site."
+	nameConnsOpen     = "connections_open"
+	helpConnsOpen     = "TCP connections open on the HTTPS listener, refused ones included until they close."
+	nameConnsRefused  = "connections_refused_total"
+	helpConnsRefused  = "Connections over a limit, by limit: max_connections (closed at once) and max_connections_per_ip (answered 503.2, then closed)."
+	nameTimeouts      = "client_timeouts_total"
+	helpTimeouts      = "Slow clients cut off, by kind: read_body (request body not received within timeouts.read_body, 408) and write (a response write blocked longer than timeouts.write)."
 	nameBuildInfo     = "build_info"
 	helpBuildInfo     = "Always 1; the version label names the running build."
 )

@@ -23,17 +23,24 @@ type Sub struct {
 
 // The sub-statuses certgate answers with.
 var (
-	OK                  = Sub{200, 0}
-	CertRequired        = Sub{403, 7}  // IIS 403.7
-	MapperDenied        = Sub{403, 12} // IIS 403.12
-	CertRevoked         = Sub{403, 13} // IIS 403.13 (also "revocation status unavailable")
-	CertUntrusted       = Sub{403, 16} // IIS 403.16
-	CertTimeInvalid     = Sub{403, 17} // IIS 403.17
-	UserNotAllowedHere  = Sub{403, 100}
-	SSLRequired         = Sub{403, 4} // IIS 403.4, plain HTTP to an HTTPS-only site
-	MisdirectedRequest  = Sub{421, 0}
-	BadGateway          = Sub{502, 0}
-	ServiceUnavailable  = Sub{503, 0}
+	OK                 = Sub{200, 0}
+	CertRequired       = Sub{403, 7}  // IIS 403.7
+	MapperDenied       = Sub{403, 12} // IIS 403.12
+	CertRevoked        = Sub{403, 13} // IIS 403.13 (also "revocation status unavailable")
+	CertUntrusted      = Sub{403, 16} // IIS 403.16
+	CertTimeInvalid    = Sub{403, 17} // IIS 403.17
+	UserNotAllowedHere = Sub{403, 100}
+	SSLRequired        = Sub{403, 4} // IIS 403.4, plain HTTP to an HTTPS-only site
+	MisdirectedRequest = Sub{421, 0}
+	BadGateway         = Sub{502, 0}
+	ServiceUnavailable = Sub{503, 0}
+	// ConnectionLimit: the client has more connections open than
+	// limits.max_connections_per_ip allows (IIS 503.2, concurrent request
+	// limit exceeded).
+	ConnectionLimit = Sub{503, 2}
+	// RequestTimeout: the request body did not arrive within
+	// timeouts.read_body.
+	RequestTimeout      = Sub{408, 0}
 	BadRequest          = Sub{400, 0}
 	NotFound            = Sub{404, 0}
 	InternalServerError = Sub{500, 0}
@@ -171,6 +178,12 @@ var entries = map[Sub]Entry{
 		ClientAdvice: "The application behind this gateway did not answer. Try again later."},
 	ServiceUnavailable: {Sub: ServiceUnavailable, Reason: "Service Unavailable", Title: "Service Unavailable",
 		ClientAdvice: "Try again later."},
+	ConnectionLimit: {Sub: ConnectionLimit, Reason: "Service Unavailable", Title: "Too many connections from this address",
+		ClientAdvice: "Your computer (or the network address it shares) has too many connections open to this site. Close some and try again.",
+		Causes:       []string{"The client address has more connections open than limits.max_connections_per_ip allows: a client opening connections without closing them, or many users behind one address (then raise the limit, or have the proxy send the PROXY protocol)."}},
+	RequestTimeout: {Sub: RequestTimeout, Reason: "Request Timeout", Title: "Request Timeout",
+		ClientAdvice: "The request body did not arrive in time. Try again on a faster connection.",
+		Causes:       []string{"The client sent its request body slower than timeouts.read_body allows for the whole body (a slow upload, or a client holding the connection open on purpose)."}},
 	BadRequest:          {Sub: BadRequest, Reason: "Bad Request", Title: "Bad Request", ClientAdvice: "The request was malformed."},
 	NotFound:            {Sub: NotFound, Reason: "Not Found", Title: "Not Found", ClientAdvice: "No such page."},
 	InternalServerError: {Sub: InternalServerError, Reason: "Internal Server Error", Title: "Internal Server Error", ClientAdvice: "Try again later."},
