@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // siteWithMapping is a valid one-site config whose mapping block is body,
@@ -107,6 +108,16 @@ many_to_one:
 		{"issuers without upn", `upn: {issuers: [ca.pem]}`, "sites[0].mapping.upn.issuers", "no effect without upn.enabled"},
 		{"upn issuer sha1", `upn: {enabled: true, issuers: ["` + strings.Repeat("ab", 20) + `"]}`, "sites[0].mapping.upn.issuers[0]", "SHA-1"},
 		{"upn issuer empty", `upn: {enabled: true, issuers: [""]}`, "sites[0].mapping.upn.issuers[0]", "empty"},
+		{"directory without url", `directory: {base_dn: "dc=x"}`, "sites[0].mapping.directory.url", "required"},
+		{"directory http url", `directory: {url: "http://dc", base_dn: "dc=x"}`, "sites[0].mapping.directory.url", "ldaps://"},
+		{"directory without base_dn", `directory: {url: "ldaps://dc"}`, "sites[0].mapping.directory.base_dn", "required"},
+		{"directory bind_dn without password", `directory: {url: "ldaps://dc", base_dn: "dc=x", bind_dn: "cn=a"}`, "sites[0].mapping.directory.password_file", "go together"},
+		{"directory weak without allow_weak", `directory: {url: "ldaps://dc", base_dn: "dc=x", methods: [issuer_serial, subject]}`, "sites[0].mapping.directory.methods[1]", "allow_weak"},
+		{"directory unknown method", `directory: {url: "ldaps://dc", base_dn: "dc=x", methods: [kerberos]}`, "sites[0].mapping.directory.methods[0]", "unknown method"},
+		{"directory upn without issuers", `directory: {url: "ldaps://dc", base_dn: "dc=x", allow_weak: true, methods: [upn]}`, "sites[0].mapping.directory.methods[0]", "needs upn.issuers"},
+		{"directory sid without issuers", `directory: {url: "ldaps://dc", base_dn: "dc=x", methods: [sid]}`, "sites[0].mapping.directory.methods[0]", "needs upn.issuers"},
+		{"directory method twice", `directory: {url: "ldaps://dc", base_dn: "dc=x", methods: [ski, ski]}`, "sites[0].mapping.directory.methods[1]", "twice"},
+		{"directory negative timeout", `directory: {url: "ldaps://dc", base_dn: "dc=x", timeout: -1s}`, "sites[0].mapping.directory.timeout", "> 0"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -157,5 +168,29 @@ func TestUPNIssuersResolved(t *testing.T) {
 	got := c.Sites[0].Mapping.UPN.Issuers
 	if len(got) != 2 || got[0] != "dir/ca/issuing.pem" || got[1] != fp {
 		t.Errorf("upn.issuers = %q, want [dir/ca/issuing.pem %s]", got, fp)
+	}
+}
+
+// TestDirectoryDefaults: files resolve against the config directory, and
+// the default methods are the strong ones (sid only with upn.issuers).
+func TestDirectoryDefaults(t *testing.T) {
+	for _, tt := range []struct {
+		body, methods string
+	}{
+		{`directory: {url: "ldaps://dc", base_dn: "dc=x", ca: ca/dc.pem, bind_dn: "cn=a", password_file: ldap.pw}`, "issuer_serial ski sha1_pukey"},
+		{`{upn: {issuers: [ca/issuing.pem]}, directory: {url: "ldaps://dc", base_dn: "dc=x", ca: ca/dc.pem, bind_dn: "cn=a", password_file: ldap.pw}}`, "sid issuer_serial ski sha1_pukey"},
+	} {
+		c, err := Parse([]byte(siteWithMapping(tt.body)), "dir/certgate.yaml")
+		if err != nil {
+			t.Fatalf("Parse: %v", err)
+		}
+		d := c.Sites[0].Mapping.Directory
+		if d.CA != "dir/ca/dc.pem" || d.PasswordFile != "dir/ldap.pw" || d.Timeout != 3*time.Second || d.DialTimeout != 2*time.Second ||
+			d.Pool != 4 || d.Cache.TTL != 5*time.Minute || d.Cache.NegativeTTL != time.Minute || d.Cache.StaleIfError != 0 || d.GroupDepth != 8 {
+			t.Errorf("defaults = %+v", d)
+		}
+		if got := strings.Join(d.Methods, " "); got != tt.methods {
+			t.Errorf("methods = %q, want %q", got, tt.methods)
+		}
 	}
 }

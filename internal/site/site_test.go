@@ -165,3 +165,48 @@ func TestIssuerListTruncationNumbersFromOne(t *testing.T) {
 		t.Errorf("warnings %q, want the dropped CA numbered #3 of 3", msgs)
 	}
 }
+
+// TestBuildDirectoryErrors: the directory's CA and password files are read
+// at build time (a reload that breaks them keeps the old site), and their
+// errors name the field.
+func TestBuildDirectoryErrors(t *testing.T) {
+	dir := t.TempDir()
+	root := pkitest.NewRoot(t, "Site Root")
+	pkitest.WriteCerts(t, dir, "roots.pem", root.Cert)
+	pkitest.WriteCerts(t, dir, "dc-ca.pem", root.Cert)
+	pkitest.WriteFile(t, dir, "empty.pw", []byte("\n"))
+	for _, tt := range []struct{ dirBlock, field string }{
+		{`{url: "ldaps://dc.corp.test", base_dn: "dc=corp,dc=test", ca: missing-ca.pem}`, "sites[0].mapping.directory.ca"},
+		{`{url: "ldaps://dc.corp.test", base_dn: "dc=corp,dc=test", ca: dc-ca.pem, bind_dn: "cn=gw", password_file: missing.pw}`, "sites[0].mapping.directory.password_file"},
+		{`{url: "ldaps://dc.corp.test", base_dn: "dc=corp,dc=test", bind_dn: "cn=gw", password_file: empty.pw}`, "sites[0].mapping.directory.password_file"},
+	} {
+		cfg := loadConfig(t, dir, `sites:
+  - name: a
+    hosts: [a.example.test]
+    certificate: {cert: server.pem, key: server.key}
+    upstream: echo
+    client_auth: {trust: {roots: roots.pem}}
+    mapping: {directory: `+tt.dirBlock+`}
+    locations: [{path: /, client_cert: require}]
+`)
+		_, err := BuildAll(cfg, Options{})
+		var fe *config.FieldError
+		if !errors.As(err, &fe) || fe.Path != tt.field {
+			t.Errorf("BuildAll = %v, want a FieldError at %s", err, tt.field)
+		}
+	}
+	cfg := loadConfig(t, dir, `sites:
+  - name: a
+    hosts: [a.example.test]
+    certificate: {cert: server.pem, key: server.key}
+    upstream: echo
+    client_auth: {trust: {roots: roots.pem}}
+    mapping: {directory: {url: "ldaps://dc.corp.test", base_dn: "dc=corp,dc=test", ca: dc-ca.pem}}
+    locations: [{path: /, client_cert: require}]
+`)
+	set, err := BuildAll(cfg, Options{})
+	if err != nil {
+		t.Fatalf("a directory that is not running does not stop the build: %v", err)
+	}
+	set.Close()
+}
