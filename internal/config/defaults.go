@@ -283,6 +283,15 @@ func (f *Forward) applyDefaults() {
 		v := true
 		f.ClientCert = &v
 	}
+	if h := f.SSLHeaders; h != nil {
+		d := forward.DefaultSSLHeaders
+		setString(&h.Verify, d.Verify)
+		setString(&h.SubjectDN, d.SubjectDN)
+		setString(&h.IssuerDN, d.IssuerDN)
+		setString(&h.Serial, d.Serial)
+		setString(&h.Fingerprint, d.SHA256)
+		setString(&h.Cert, d.Cert)
+	}
 }
 
 func (a *AccessLog) applyDefaults(c *Config) {

@@ -256,6 +256,21 @@ type Forward struct {
 	GroupsHeader string `yaml:"groups_header"` // default X-Remote-Groups
 	// ClientCert sends RFC 9440 Client-Cert / Client-Cert-Chain; default true.
 	ClientCert *bool `yaml:"client_cert"`
+	// SSLHeaders, when present, sends nginx-style X-SSL-Client-* headers;
+	// each name may be changed, "" keeps the default name.
+	SSLHeaders *SSLHeaders `yaml:"ssl_headers"`
+	// XFCC sends Envoy's X-Forwarded-Client-Cert; default false.
+	XFCC bool `yaml:"xfcc"`
+}
+
+// SSLHeaders names the X-SSL-Client-* headers (forward.ssl_headers).
+type SSLHeaders struct {
+	Verify      string `yaml:"verify"`
+	SubjectDN   string `yaml:"s_dn"`
+	IssuerDN    string `yaml:"i_dn"`
+	Serial      string `yaml:"serial"`
+	Fingerprint string `yaml:"sha256"`
+	Cert        string `yaml:"cert"`
 }
 
 // Location is a path-prefix rule; the longest matching prefix wins.

@@ -475,6 +475,21 @@ func (f *Forward) validate(v *validator, p string) {
 	if f.UserHeader != "" && strings.EqualFold(f.UserHeader, f.GroupsHeader) {
 		v.addf(p+".groups_header", "must differ from user_header (both are %q)", f.UserHeader)
 	}
+	if h := f.SSLHeaders; h != nil {
+		seen := map[string]string{strings.ToLower(f.UserHeader): "user_header", strings.ToLower(f.GroupsHeader): "groups_header"}
+		for _, n := range []struct{ key, name string }{
+			{"verify", h.Verify}, {"s_dn", h.SubjectDN}, {"i_dn", h.IssuerDN}, {"serial", h.Serial}, {"sha256", h.Fingerprint}, {"cert", h.Cert},
+		} {
+			if err := checkHeaderName(n.name); err != nil {
+				v.add(p+".ssl_headers."+n.key, err)
+				continue
+			}
+			if other, dup := seen[strings.ToLower(n.name)]; dup {
+				v.addf(p+".ssl_headers."+n.key, "header %q is already used by %s", n.name, other)
+			}
+			seen[strings.ToLower(n.name)] = "ssl_headers." + n.key
+		}
+	}
 }
 
 // checkHeaderName accepts an RFC 9110 section 5.1 field name (a token).

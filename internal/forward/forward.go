@@ -33,6 +33,11 @@ type Options struct {
 	// ClientCert sends RFC 9440 Client-Cert and Client-Cert-Chain for a
 	// verified certificate.
 	ClientCert bool
+	// SSL, when set, sends nginx/Apache-style X-SSL-Client-* headers.
+	SSL *SSLHeaders
+	// XFCC sends Envoy's X-Forwarded-Client-Cert for a verified
+	// certificate.
+	XFCC bool
 }
 
 // alwaysStripped are removed from every client request whatever the
@@ -51,13 +56,21 @@ var alwaysStripped = []string{
 	"X-Forwarded-Client-Cert",
 	DefaultUserHeader,
 	DefaultGroupsHeader,
+	// Upstreams set up behind nginx trust these, configured or not.
+	"X-SSL-Client-Verify",
+	"X-SSL-Client-S-DN",
+	"X-SSL-Client-I-DN",
+	"X-SSL-Client-Serial",
+	"X-SSL-Client-SHA256",
+	"X-SSL-Client-Cert",
+	"X-SSL-Client-Fingerprint",
 }
 
 // Names returns the header names certgate sets for a site with options f,
 // beyond the always-stripped ones: its user and groups headers.
 func Names(f Options) []string {
 	var out []string
-	for _, n := range []string{f.UserHeader, f.GroupsHeader} {
+	for _, n := range append([]string{f.UserHeader, f.GroupsHeader}, f.SSL.names()...) {
 		if n != "" {
 			out = append(out, n)
 		}
@@ -282,7 +295,7 @@ type headerValue struct {
 // sets. The result is read-only and safe for concurrent use.
 func Encode(f Options, id Identity) *Headers {
 	e := &Headers{}
-	for _, n := range append(Names(f), HeaderClientCert, HeaderClientCertChain) {
+	for _, n := range append(Names(f), HeaderClientCert, HeaderClientCertChain, HeaderXFCC) {
 		e.del = append(e.del, http.CanonicalHeaderKey(n))
 	}
 	add := func(name, v string) {
@@ -294,12 +307,27 @@ func Encode(f Options, id Identity) *Headers {
 	if len(id.Groups) > 0 && f.GroupsHeader != "" {
 		add(f.GroupsHeader, strings.Join(id.Groups, ", "))
 	}
-	if !f.ClientCert || len(id.Chain) == 0 {
+	if f.SSL != nil {
+		// Only a verified certificate is described: an unverified one
+		// would hand the upstream a name nobody checked.
+		var leaf *x509.Certificate
+		if len(id.Chain) > 0 {
+			leaf = id.Chain[0]
+		}
+		addSSLHeaders(add, f.SSL, leaf)
+	}
+	if len(id.Chain) == 0 {
 		return e
 	}
 	sent := id.Chain
 	if len(sent) > 1 {
 		sent = sent[:len(sent)-1]
+	}
+	if f.XFCC {
+		add(HeaderXFCC, xfccValue(sent))
+	}
+	if !f.ClientCert {
+		return e
 	}
 	cert, chain := ClientCertHeaders(sent)
 	add(HeaderClientCert, cert)

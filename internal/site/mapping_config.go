@@ -104,11 +104,16 @@ func MappingOptions(m *config.Mapping) *mapping.Options {
 // ForwardOptions converts a site's forward block (after config defaults:
 // an unset client_cert means true).
 func ForwardOptions(f config.Forward) forward.Options {
-	return forward.Options{
+	o := forward.Options{
 		UserHeader:   f.UserHeader,
 		GroupsHeader: f.GroupsHeader,
 		ClientCert:   f.ClientCert == nil || *f.ClientCert,
+		XFCC:         f.XFCC,
 	}
+	if h := f.SSLHeaders; h != nil {
+		o.SSL = &forward.SSLHeaders{Verify: h.Verify, SubjectDN: h.SubjectDN, IssuerDN: h.IssuerDN, Serial: h.Serial, SHA256: h.Fingerprint, Cert: h.Cert}
+	}
+	return o
 }
 
 // NewDirectory converts a mapping.directory block (after config defaults)
