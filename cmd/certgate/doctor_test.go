@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	gopkcs12 "software.sslmate.com/src/go-pkcs12"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +52,17 @@ func TestDoctorExitCodes(t *testing.T) {
 	clientPEM, clientKey := pkitest.WriteLeaf(t, dir, "client", client)
 	oldClient := root.Client(t, "Old Client", pki.WithValidity(time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)))
 	oldPEM, _ := pkitest.WriteLeaf(t, dir, "old", oldClient)
+	// Windows certificate store exports: the roots as a PFX trust store.
+	storePFX, err := gopkcs12.Modern.EncodeTrustStore([]*x509.Certificate{root.Cert}, "store pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootPFX := pkitest.WriteFile(t, dir, "roots.pfx", storePFX)
+	expiredPFXData, err := gopkcs12.Modern.EncodeTrustStore([]*x509.Certificate{expired.Cert}, "store pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	expiredPFX := pkitest.WriteFile(t, dir, "expired.pfx", expiredPFXData)
 
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if len(r.TLS.PeerCertificates) == 0 {
@@ -73,6 +86,9 @@ func TestDoctorExitCodes(t *testing.T) {
 		{"explain unknown", []string{"explain", "banana"}, 2},
 		{"explain no argument", []string{"explain"}, 2},
 		{"lint clean", []string{"lint", rootPEM}, 0},
+		{"lint pfx store", []string{"lint", rootPFX, "--password", "store pw"}, 0},
+		{"lint pfx store finding", []string{"lint", "--roots", expiredPFX, "--password", "store pw"}, 1},
+		{"lint pfx wrong password", []string{"lint", rootPFX, "--password", "nope"}, 2},
 		{"lint finding", []string{"lint", "--roots", expiredPEM, "--json"}, 1},
 		{"lint nothing to lint", []string{"lint"}, 2},
 		{"lint unreadable", []string{"lint", dir + "/missing.pem"}, 2},

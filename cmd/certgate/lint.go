@@ -17,7 +17,7 @@ func newLintCmd() *cobra.Command {
 		maxBytes, warnBytes          int
 		at                           string
 		asJSON, noList               bool
-		cfgPath, site                string
+		cfgPath, site, password      string
 	)
 	cmd := &cobra.Command{
 		Use:   "lint [ROOTS...] [--roots F] [--intermediates F] [--crl F] | -c certgate.yaml",
@@ -68,14 +68,14 @@ Exit codes: 0 no findings, 1 findings, 2 usage or unreadable input.`,
 				if len(rootPaths)+len(inters)+len(issuers)+len(crls) == 0 {
 					return errors.New("lint: nothing to lint: give trust-store files or directories, or -c certgate.yaml")
 				}
-				if in.Roots, err = loadOptional(rootPaths); err != nil {
+				if in.Roots, err = loadOptional(password, rootPaths); err != nil {
 					return err
 				}
-				if in.Intermediates, err = loadOptional(inters); err != nil {
+				if in.Intermediates, err = loadOptional(password, inters); err != nil {
 					return err
 				}
 				if len(issuers) > 0 {
-					if in.IssuerList, err = doctor.LoadCerts(issuers...); err != nil {
+					if in.IssuerList, err = doctor.LoadCertsWithPFX(password, issuers...); err != nil {
 						return err
 					}
 				}
@@ -127,14 +127,15 @@ Exit codes: 0 no findings, 1 findings, 2 usage or unreadable input.`,
 	f.BoolVar(&asJSON, "json", false, "print JSON (an array with one report per site)")
 	f.StringVarP(&cfgPath, "config", "c", "", "lint every site of this certgate.yaml")
 	f.StringVar(&site, "site", "", "with -c: lint only this site")
+	f.StringVar(&password, "password", "", "password of .p12/.pfx files (a Windows certificate store export)")
 	return cmd
 }
 
-func loadOptional(paths []string) ([]doctor.Cert, error) {
+func loadOptional(password string, paths []string) ([]doctor.Cert, error) {
 	if len(paths) == 0 {
 		return nil, nil
 	}
-	return doctor.LoadCerts(paths...)
+	return doctor.LoadCertsWithPFX(password, paths...)
 }
 
 // parseAt parses --at: RFC 3339, or a date meaning midnight UTC. Empty

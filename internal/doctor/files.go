@@ -145,6 +145,43 @@ func LoadCerts(paths ...string) ([]Cert, error) {
 	return out, nil
 }
 
+// LoadCertsWithPFX is LoadCerts that also reads PKCS#12 files (.p12/.pfx,
+// or a file whose content is a PFX) opened with password: a Windows
+// certificate store export (certmgr "Export", Export-PfxCertificate) holds
+// the store's certificates that way. Every certificate of the file counts,
+// the client certificate's too when there is one.
+func LoadCertsWithPFX(password string, paths ...string) ([]Cert, error) {
+	var plain []string
+	var certs []Cert
+	for _, p := range paths {
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			if data, err := readFile(p); err == nil && (isP12(p) || looksLikePFX(data)) {
+				_, leaf, cas, err := decodeP12(data, password, p)
+				if err != nil {
+					return nil, err
+				}
+				all := cas
+				if leaf != nil {
+					all = append([]*x509.Certificate{leaf}, cas...)
+				}
+				for i, c := range all {
+					certs = append(certs, Cert{Certificate: c, Source: source(p, i, len(all))})
+				}
+				continue
+			}
+		}
+		plain = append(plain, p)
+	}
+	if len(plain) > 0 {
+		more, err := LoadCerts(plain...)
+		if err != nil {
+			return nil, err
+		}
+		certs = append(certs, more...)
+	}
+	return certs, nil
+}
+
 func source(file string, i, n int) string {
 	if n == 1 {
 		return file
