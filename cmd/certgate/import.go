@@ -81,7 +81,7 @@ func newImportIISCmd() *cobra.Command {
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().StringVar(&netsh, "netsh", "", "output of `netsh http show sslcert` (revocation, CTL and mapper settings of the bindings)")
+	cmd.Flags().StringVar(&netsh, "netsh", "", "file with the output of \"netsh http show sslcert\" (revocation, CTL and mapper settings of the bindings)")
 	cmd.Flags().StringVar(&ctlFile, "ctl-file", "", "PEM file with the CA certificates of the binding's CTL, exported from the Windows store")
 	cmd.Flags().StringVar(&site, "site", "", "translate only this IIS site")
 	return cmd
