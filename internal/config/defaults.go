@@ -201,7 +201,7 @@ func (s *Site) applyDefaults(c *Config) {
 	if len(s.Locations) == 0 {
 		// No location rule: serve everything without asking for a
 		// certificate (IIS sslFlags None), never an implicit require.
-		s.Locations = []Location{{Path: "/", ClientCert: ClientCertIgnore}}
+		s.Locations = []Location{{Path: "/", ClientCert: s.ClientAuth.ClientCert}}
 	}
 	for i := range s.Locations {
 		l := &s.Locations[i]
@@ -253,6 +253,16 @@ func (a *ClientAuth) applyDefaults(c *Config) {
 	}
 	if a.MaxChainLength == 0 {
 		a.MaxChainLength = DefaultMaxChainLength
+	}
+
+	// Paths no location covers fail closed on a site that verifies
+	// certificates; a site without trust roots cannot ask for one.
+	a.ClientCert = strings.ToLower(strings.TrimSpace(a.ClientCert))
+	if a.ClientCert == "" {
+		a.ClientCert = ClientCertIgnore
+		if len(a.Trust.Roots) > 0 {
+			a.ClientCert = ClientCertRequire
+		}
 	}
 
 	r := &a.Revocation

@@ -198,8 +198,13 @@ type ClientAuth struct {
 	Trust      Trust      `yaml:"trust"`
 	IssuerList IssuerList `yaml:"issuer_list"`
 	// RejectInvalid is the site default for locations with client_cert: accept.
-	RejectInvalid bool       `yaml:"reject_invalid"`
-	Revocation    Revocation `yaml:"revocation"`
+	RejectInvalid bool `yaml:"reject_invalid"`
+	// ClientCert is the policy of paths no location covers: require by
+	// default on a site with trust roots (fail closed: a location list cut
+	// short must not leave the rest of the site anonymous), ignore on a
+	// site without.
+	ClientCert string     `yaml:"client_cert"`
+	Revocation Revocation `yaml:"revocation"`
 	// MaxRSABits is the largest RSA key a client-presented certificate
 	// may carry (the site's own trust is exempt); default 4096.
 	MaxRSABits int `yaml:"max_rsa_bits"`

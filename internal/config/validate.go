@@ -268,6 +268,9 @@ func (s *Site) validate(v *validator, p string) {
 			v.addf(lp, "allow_users/allow_groups need a mapping block on the site: without mapping no user or group is ever identified and every request would get 403.100")
 		}
 	}
+	if needsCert < 0 && s.ClientAuth.ClientCert != ClientCertIgnore && len(s.ClientAuth.Trust.Roots) == 0 {
+		v.addf(p+".client_auth.trust.roots", "must list at least one CA certificate file: client_auth.client_cert is %s, and client certificates are only verified against configured roots", s.ClientAuth.ClientCert)
+	}
 	if needsCert >= 0 && len(s.ClientAuth.Trust.Roots) == 0 {
 		l := s.Locations[needsCert]
 		v.addf(p+".client_auth.trust.roots", "must list at least one CA certificate file: locations[%d] (path %q) has client_cert: %s, and client certificates are only verified against configured roots",
@@ -390,6 +393,7 @@ func checkUpstream(u string) error {
 }
 
 func (a *ClientAuth) validate(v *validator, p string) {
+	v.oneOf(p+".client_cert", a.ClientCert, clientCertValues)
 	checkPaths(v, p+".trust.roots", a.Trust.Roots)
 	checkPaths(v, p+".trust.intermediates", a.Trust.Intermediates)
 	a.IssuerList.validate(v, p+".issuer_list")

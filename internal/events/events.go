@@ -66,9 +66,13 @@ const (
 	EventRevocationCache   = "revocation_cache_failed"
 
 	// Operations (reload, periodic checks, access log, admin).
-	EventCRLNearNextUpdate    = "crl_near_next_update"
-	EventCertNearExpiry       = "cert_near_expiry"
-	EventReloadFailed         = "reload_failed"
+	EventCRLNearNextUpdate = "crl_near_next_update"
+	EventCertNearExpiry    = "cert_near_expiry"
+	EventReloadFailed      = "reload_failed"
+	// EventPolicyLowered: a reload removed a site or made a location's
+	// certificate policy less demanding (a config cut short, a typo):
+	// applied, but worth a look.
+	EventPolicyLowered        = "policy_lowered"
 	EventReloadWatchFailed    = "reload_watch_failed"
 	EventRestartRequired      = "restart_required"
 	EventAccessLogWriteFailed = "access_log_write_failed"

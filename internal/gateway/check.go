@@ -84,6 +84,9 @@ func Check(snap *Snapshot, at time.Time) *CheckReport {
 	r := &CheckReport{Config: cfg.Path, Listen: cfg.Listen, AdminListen: cfg.Admin.Listen,
 		Warnings: append([]string{}, snap.Warnings...)}
 	for _, s := range snap.Sites {
+		r.Warnings = append(r.Warnings, s.LayoutWarnings()...)
+	}
+	for _, s := range snap.Sites {
 		sc := SiteCheck{
 			Name: s.Name, Hosts: s.Config.Hosts, Default: s == snap.Default,
 			Upstream: s.Config.Upstream, RequestsCert: s.RequestsCert,

@@ -12,6 +12,7 @@ import (
 	"github.com/certgate/certgate/internal/config"
 	"github.com/certgate/certgate/internal/events"
 	"github.com/certgate/certgate/internal/metrics"
+	"github.com/certgate/certgate/internal/site"
 )
 
 // Reloader rebuilds everything from the config file and swaps it in: a
@@ -117,6 +118,17 @@ func (r *Reloader) reload() error {
 		}
 	}
 	r.notApplied(old.Config, cfg)
+	// Applied, but said out loud: a config cut short or a typo that
+	// opens paths up must not go unnoticed.
+	for _, w := range site.Weakened(siteList(old), siteList(snap)) {
+		if w.Removed {
+			events.Log(r.logger, slog.LevelWarn, events.EventPolicyLowered, "reload removes a site",
+				slog.String("site", w.Site), slog.Bool("removed", true))
+			continue
+		}
+		events.Log(r.logger, slog.LevelWarn, events.EventPolicyLowered, "reload lowers the certificate policy of a location",
+			slog.String("site", w.Site), slog.String("path", w.Path), slog.String("from", w.From), slog.String("to", w.To))
+	}
 
 	// From here on nothing can fail: start the new snapshot's CRL
 	// refresh, swap, then retire the old snapshot's background work (its
@@ -267,4 +279,13 @@ func (r *Reloader) Watch(ctx context.Context, signals <-chan os.Signal) {
 			_ = r.Reload()
 		}
 	}
+}
+
+// siteList is the site.Site of each site of snap.
+func siteList(snap *Snapshot) []*site.Site {
+	out := make([]*site.Site, len(snap.Sites))
+	for i, s := range snap.Sites {
+		out[i] = s.Site
+	}
+	return out
 }

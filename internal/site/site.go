@@ -52,6 +52,10 @@ type Site struct {
 	RequestsCert bool
 	// Locations sorted longest prefix first.
 	Locations []*Location
+	// Implicit governs the paths no location covers, with the site's
+	// client_auth.client_cert policy (require on a site with trust
+	// roots, unless set).
+	Implicit *Location
 	// Mapper maps verified certificates to users (the site's mapping:
 	// block, issue 4); it maps nothing when the block is absent.
 	Mapper *mapping.Mapper
@@ -148,6 +152,11 @@ func Build(cfg *config.Config, i int, o Options) (*Site, error) {
 			s.RequestsCert = true
 		}
 		s.Locations = append(s.Locations, loc)
+	}
+	s.Implicit = ImplicitLocation
+	if pol := sc.ClientAuth.ClientCert; pol != "" && pol != config.ClientCertIgnore {
+		s.Implicit = &Location{Index: -1, Path: "/", Policy: pol, RejectInvalid: sc.ClientAuth.RejectInvalid}
+		s.RequestsCert = true
 	}
 	// Longest prefix first; equal lengths keep config order (stable).
 	sort.SliceStable(s.Locations, func(a, b int) bool {
@@ -270,9 +279,10 @@ func loadCerts(paths config.Paths) ([]*x509.Certificate, error) {
 // Locate returns the location governing a request path: the longest
 // location path that is a prefix of it on a segment boundary. "/app"
 // matches "/app" and "/app/x" but not "/application"; "/app/" matches
-// "/app/x" but not "/app". A path no location covers is governed by an
-// implicit ignore rule, the same as a site without locations (IIS sslFlags
-// None); the returned Location then has Index -1.
+// "/app/x" but not "/app". A path no location covers is governed by the
+// site's Implicit location (client_auth.client_cert: require by default
+// on a site with trust roots, so that a location list cut short fails
+// closed); it has Index -1.
 //
 // Matching is case-sensitive, like URL paths (RFC 3986 section 6.2.2.1),
 // unless the site sets paths.case_insensitive for a backend that ignores
@@ -288,6 +298,9 @@ func (s *Site) Locate(path string) *Location {
 		} else if pathHasPrefix(path, l.Path) {
 			return l
 		}
+	}
+	if s.Implicit != nil {
+		return s.Implicit
 	}
 	return ImplicitLocation
 }
@@ -307,7 +320,8 @@ func (s *Site) Location(j int) *Location {
 // (`certgate verify -c`, `certgate map test`). Do not modify it.
 var AnyLocation = &Location{Index: -1, Path: "/", Policy: config.ClientCertRequire}
 
-// ImplicitLocation governs the paths no location covers: client
+// ImplicitLocation governs the paths no location covers on a site whose
+// client_auth.client_cert is ignore (a site without trust roots): client
 // certificates are ignored. Do not modify it.
 var ImplicitLocation = &Location{Index: -1, Path: "/", Policy: config.ClientCertIgnore}
 
