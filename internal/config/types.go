@@ -266,6 +266,14 @@ type Forward struct {
 	SSLHeaders *SSLHeaders `yaml:"ssl_headers"`
 	// XFCC sends Envoy's X-Forwarded-Client-Cert; default false.
 	XFCC bool `yaml:"xfcc"`
+	// Strip lists more request headers removed from every client request
+	// before the upstream sees it, on top of the built-in list; a name
+	// ending in '*' removes a family (X-Internal-*).
+	Strip []string `yaml:"strip"`
+	// DefaultSiteAnyHost forwards X-Forwarded-Host on the default site for
+	// any Host; otherwise only for a host the site lists (the default
+	// site also answers names it does not list).
+	DefaultSiteAnyHost bool `yaml:"default_site_any_host"`
 }
 
 // SSLHeaders names the X-SSL-Client-* headers (forward.ssl_headers).

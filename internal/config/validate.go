@@ -470,6 +470,11 @@ func (r *Revocation) validate(v *validator, p string) {
 }
 
 func (f *Forward) validate(v *validator, p string) {
+	for i, h := range f.Strip {
+		if err := checkHeaderName(strings.TrimSuffix(h, "*")); err != nil {
+			v.add(p+".strip["+strconv.Itoa(i)+"]", fmt.Errorf("%w; a trailing * names a prefix", err))
+		}
+	}
 	if err := checkHeaderName(f.UserHeader); err != nil {
 		v.add(p+".user_header", err)
 	}

@@ -38,6 +38,10 @@ type Options struct {
 	// XFCC sends Envoy's X-Forwarded-Client-Cert for a verified
 	// certificate.
 	XFCC bool
+	// Strip is what the gateway removes from every client request besides
+	// the always-stripped headers: the names certgate sets (Names) and the
+	// site's forward.strip, where a name ending in '*' is a prefix.
+	Strip []string
 }
 
 // alwaysStripped are removed from every client request whatever the
@@ -64,7 +68,28 @@ var alwaysStripped = []string{
 	"X-SSL-Client-SHA256",
 	"X-SSL-Client-Cert",
 	"X-SSL-Client-Fingerprint",
+	// IIS ARR backends trust X-ARR-ClientCert as the client's certificate;
+	// Apache and others use these spellings.
+	"X-ARR-ClientCert",
+	"X-Client-Cert",
+	"Ssl-Client-Cert",
+	// IIS URL Rewrite, ASP.NET, Symfony and Laravel route by these instead
+	// of the request line: a client naming /admin here while requesting
+	// /public would be routed past the /admin location.
+	"X-Original-URL",
+	"X-Rewrite-URL",
+	"X-Original-Uri",
+	"X-Forwarded-Uri",
+	"X-Forwarded-Prefix",
+	// nginx's realip convention: logged and trusted as the client address.
+	"X-Real-IP",
 }
+
+// alwaysStrippedPrefixes are header families removed whatever follows
+// the prefix: every X-Forwarded-* (certgate sets For, Host and Proto
+// itself; Port, Server, Ssl, Uri... would be believed from the client) and
+// every X-SSL-Client-* (nginx-style certificate variables).
+var alwaysStrippedPrefixes = []string{"X-Forwarded-", "X-SSL-Client-"}
 
 // Names returns the header names certgate sets for a site with options f,
 // beyond the always-stripped ones: its user and groups headers.
@@ -121,8 +146,22 @@ func lengthMask(names []string) uint64 {
 
 func isStripped(key string, names []string) bool {
 	for _, n := range names {
-		if n != "" && sameHeader(key, n) {
+		if n == "" {
+			continue
+		}
+		if p, ok := strings.CutSuffix(n, "*"); ok {
+			if len(key) >= len(p) && sameHeader(key[:len(p)], p) {
+				return true
+			}
+		} else if sameHeader(key, n) {
 			return true
+		}
+	}
+	if key != "" && fold(key[0]) == 'x' {
+		for _, p := range alwaysStrippedPrefixes {
+			if len(key) > len(p) && sameHeader(key[:len(p)], p) {
+				return true
+			}
 		}
 	}
 	if len(key) >= 64 || strippedLengths&(1<<len(key)) == 0 {

@@ -27,9 +27,9 @@ import (
 // carries them to the upstream.
 func (s *Server) stripSpoofable(r *http.Request, gs *Site, ev *RequestEvent) {
 	fw := &gs.Forward
-	removed := forward.StripSpoofable(r.Header, []string{fw.UserHeader, fw.GroupsHeader})
+	removed := forward.StripSpoofable(r.Header, fw.Strip)
 	if len(r.Trailer) > 0 {
-		removed = append(removed, forward.StripSpoofable(r.Trailer, []string{fw.UserHeader, fw.GroupsHeader})...)
+		removed = append(removed, forward.StripSpoofable(r.Trailer, fw.Strip)...)
 	}
 	if len(removed) > 0 && s.logger.Enabled(r.Context(), slog.LevelDebug) {
 		// Debug, not Info: a load balancer in front legitimately sends

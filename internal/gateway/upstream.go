@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -31,6 +32,13 @@ func newProxy(site *Site, target *url.URL, timeout time.Duration, logger *slog.L
 			// headers and SetXForwarded sets it afresh.
 			upstreamHeaders(pr.Out.Header, site)
 			pr.SetXForwarded()
+			// The default site also answers Host names it does not list
+			// (no or unknown SNI): an upstream building links from
+			// X-Forwarded-Host would echo whatever the client wrote.
+			if cs := connFrom(pr.In.Context()); cs != nil && cs.snap.Default == site &&
+				!site.Config.Forward.DefaultSiteAnyHost && !listsHost(site.Config.Hosts, hostOnly(pr.In.Host)) {
+				pr.Out.Header.Del("X-Forwarded-Host")
+			}
 			forwardIdentity(pr.Out.Header, site, IdentityFrom(pr.In.Context()), connFrom(pr.In.Context()))
 		},
 		// A 101 reaches the client only for a protocol the location lists
@@ -155,7 +163,7 @@ func closeIdleUpstream(h http.Handler) {
 // second pass guards the proxy request itself. It returns h.
 func upstreamHeaders(h http.Header, site *Site) http.Header {
 	fw := &site.Forward
-	forward.StripSpoofable(h, []string{fw.UserHeader, fw.GroupsHeader})
+	forward.StripSpoofable(h, fw.Strip)
 	return h
 }
 
@@ -196,4 +204,21 @@ func (cs *connState) echoConn() *echo.Conn {
 		return nil
 	}
 	return &cs.echo
+}
+
+// listsHost reports whether host is one of hosts (normalised config host
+// names: exact, or a "*." wildcard covering one label).
+func listsHost(hosts []string, host string) bool {
+	host = strings.TrimSuffix(strings.ToLower(host), ".")
+	for _, h := range hosts {
+		if h == host {
+			return true
+		}
+		if rest, ok := strings.CutPrefix(h, "*."); ok {
+			if label, dom, found := strings.Cut(host, "."); found && label != "" && dom == rest {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -113,6 +113,7 @@ func ForwardOptions(f config.Forward) forward.Options {
 	if h := f.SSLHeaders; h != nil {
 		o.SSL = &forward.SSLHeaders{Verify: h.Verify, SubjectDN: h.SubjectDN, IssuerDN: h.IssuerDN, Serial: h.Serial, SHA256: h.Fingerprint, Cert: h.Cert}
 	}
+	o.Strip = append(forward.Names(o), f.Strip...)
 	return o
 }
 
