@@ -25,6 +25,10 @@ const (
 	// nginx: client_body_timeout and send_timeout, 60s each.
 	DefaultReadBodyTimeout = 60 * time.Second
 	DefaultWriteTimeout    = 60 * time.Second
+	// DefaultMaxConnectionAge: how long a connection may go on using the
+	// outcome, TLS settings and site of its handshake (nginx:
+	// keepalive_time 1h).
+	DefaultMaxConnectionAge = time.Hour
 
 	// DefaultMaxConnections: an idle TLS connection costs about 35 KB, so
 	// 4096 of them about 150 MB.
@@ -162,6 +166,7 @@ func (c *Config) ApplyDefaults() {
 	setDuration(&c.Timeouts.Upstream, DefaultUpstreamTimeout)
 	setDuration(&c.Timeouts.ReadBody, DefaultReadBodyTimeout)
 	setDuration(&c.Timeouts.Write, DefaultWriteTimeout)
+	setDuration(&c.Timeouts.MaxConnectionAge, DefaultMaxConnectionAge)
 	if c.Limits.MaxConnections == 0 {
 		c.Limits.MaxConnections = DefaultMaxConnections
 	}

@@ -62,6 +62,9 @@ type Timeouts struct {
 	// Write bounds each write of a response to the client: a client that
 	// reads slower is disconnected; default 60s.
 	Write time.Duration `yaml:"write"`
+	// MaxConnectionAge closes a connection gracefully (Connection: close,
+	// GOAWAY on HTTP/2) with its first response past this age; default 1h.
+	MaxConnectionAge time.Duration `yaml:"max_connection_age"`
 }
 
 // Limits bound the connections the listener keeps open.

@@ -163,6 +163,7 @@ func (t *Timeouts) validate(v *validator, p string) {
 		{"upstream", t.Upstream},
 		{"read_body", t.ReadBody},
 		{"write", t.Write},
+		{"max_connection_age", t.MaxConnectionAge},
 	} {
 		if d.val < 0 {
 			v.addf(p+"."+d.name, "must not be negative (got %v)", d.val)

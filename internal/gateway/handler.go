@@ -43,6 +43,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	site := cs.site
 	ev.Site, ev.ClientIP, ev.Local = site.Name, cs.client, cs.local
 	r = s.slowClientDeadlines(st, w, r, start)
+	if cs.closeAfter(s, start) {
+		rec.Header().Set("Connection", "close")
+	}
 	if cs.limited != "" {
 		// Over limits.max_connections_per_ip: answered, then closed
 		// (Connection: close is a GOAWAY on HTTP/2).

@@ -172,7 +172,8 @@ func (l *handshakeListener) handshake(raw net.Conn) {
 	_ = raw.SetDeadline(time.Time{})
 
 	st := tc.ConnectionState()
-	cs := &connState{id: l.srv.connSeq.Add(1), snap: snap, site: snap.SiteFor(st.ServerName), proxyPeer: !clientKnown, limited: refused}
+	cs := &connState{id: l.srv.connSeq.Add(1), snap: snap, site: snap.SiteFor(st.ServerName), proxyPeer: !clientKnown, limited: refused,
+		sni: st.ServerName, start: start}
 	ev.SNI, ev.Site, ev.Version, ev.CipherSuite, ev.Resumed = st.ServerName, cs.site.Name, st.Version, st.CipherSuite, st.DidResume
 	ev.ClientCert = len(st.PeerCertificates) > 0
 	if h := l.srv.hooks.Handshake; h != nil {

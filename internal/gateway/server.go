@@ -140,9 +140,17 @@ type connState struct {
 	snap *Snapshot
 	site *Site
 
-	once     sync.Once
-	outcome  *verify.Outcome
-	verified time.Duration
+	// sni is the TLS server name; start the handshake's time.
+	sni   string
+	start time.Time
+
+	// vmu guards the verification outcome and what it was computed with
+	// (verification).
+	vmu         sync.Mutex
+	outcome     *verify.Outcome
+	outVerifier *verify.Verifier
+	outGen      uint64
+	verified    time.Duration
 	// echo memoises the echo upstream's per-connection texts (echo.Conn).
 	echo echo.Conn
 	// mapMemo memoises the certificate mapping (connmemo.go).
@@ -208,26 +216,59 @@ func connFrom(ctx context.Context) *connState {
 	return cs
 }
 
-// verification returns the connection's outcome, verifying on first use.
-// A connection is verified once whatever the number of requests on it;
-// resumed sessions are verified again on their new connection (crypto/tls
-// restores PeerCertificates), so a revocation published since the first
-// handshake is seen.
+// verification returns the connection's outcome, verifying on first use
+// and again whenever what decided it has changed: a reload installed
+// another snapshot (the verifier of the connection's server name in the
+// current snapshot decides, so a root removed by the reload no longer
+// authorises a keep-alive or HTTP/2 connection), or the site's revocation
+// engine installed new CRL or OCSP data since (Engine.Generation). Both
+// are cheap: the verified-chain cache skips chain building and signatures,
+// revocation answers from memory. Resumed sessions are verified on their
+// new connection (crypto/tls restores PeerCertificates).
 func (cs *connState) verification(ctx context.Context, s *Server, peers []*x509.Certificate) *verify.Outcome {
-	cs.once.Do(func() {
-		if len(peers) == 0 {
-			cs.outcome = verify.NoCertificate()
-			return
-		}
-		start := time.Now()
-		// The first request's cancellation must not turn into a cached
-		// "revocation offline" for later requests on this connection; the
-		// revocation checker bounds its own fetches.
-		cs.outcome = cs.site.Verifier.Verify(context.WithoutCancel(ctx), peers, s.now())
-		cs.verified = time.Since(start)
-		if s.hooks.Verify != nil {
-			s.hooks.Verify(&VerifyEvent{Site: cs.site.Name, Outcome: cs.outcome, Duration: cs.verified})
-		}
-	})
+	gs := cs.site
+	if cur := s.snap.Load(); cur != cs.snap {
+		gs = cur.SiteFor(cs.sni)
+	}
+	var gen uint64
+	if gs.Revocation != nil {
+		gen = gs.Revocation.Generation()
+	}
+	cs.vmu.Lock()
+	defer cs.vmu.Unlock()
+	if cs.outcome != nil && cs.outVerifier == gs.Verifier && cs.outGen == gen {
+		return cs.outcome
+	}
+	cs.outVerifier, cs.outGen = gs.Verifier, gen
+	if len(peers) == 0 || gs.Verifier == nil {
+		// No certificate, or the current config no longer asks this
+		// site for one: nothing verified, fail closed.
+		cs.outcome = verify.NoCertificate()
+		return cs.outcome
+	}
+	start := time.Now()
+	// The first request's cancellation must not turn into a cached
+	// "revocation offline" for later requests on this connection; the
+	// revocation checker bounds its own fetches.
+	cs.outcome = gs.Verifier.Verify(context.WithoutCancel(ctx), peers, s.now())
+	cs.verified = time.Since(start)
+	if s.hooks.Verify != nil {
+		s.hooks.Verify(&VerifyEvent{Site: gs.Name, Outcome: cs.outcome, Duration: cs.verified})
+	}
 	return cs.outcome
+}
+
+// closeAfter reports whether the connection should close after this
+// response: it is older than timeouts.max_connection_age, or a reload
+// installed another snapshot since its handshake (its TLS settings, CA
+// names and site are the old config's; a new connection gets the new
+// ones). The response then carries Connection: close, which HTTP/2 turns
+// into a graceful GOAWAY: requests in flight finish, new ones go to a new
+// connection.
+func (cs *connState) closeAfter(s *Server, now time.Time) bool {
+	if s.snap.Load() != cs.snap {
+		return true
+	}
+	age := cs.snap.Config.Timeouts.MaxConnectionAge
+	return age > 0 && !cs.start.IsZero() && now.Sub(cs.start) > age
 }

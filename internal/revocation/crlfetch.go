@@ -91,6 +91,7 @@ func (e *Engine) doFetchCRL(ctx context.Context, ent *crlEntry, issuer *x509.Cer
 		ent.issuer.Store(issuer)
 	}
 	ent.state.Store(st)
+	e.gen.Add(1)
 	ent.failure.Store(nil)
 	e.scheduleCRL(ent, st, now)
 	if e.disk != nil && der != nil {

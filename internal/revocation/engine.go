@@ -35,6 +35,9 @@ import (
 // It reports; it does not decide: Unknown is returned with the reason, and
 // the verification policy (on_unavailable) decides whether that denies.
 type Engine struct {
+	// gen counts installs of revocation data (Generation).
+	gen atomic.Uint64
+
 	opts  Options
 	log   *slog.Logger
 	now   func() time.Time
@@ -306,6 +309,7 @@ func (e *Engine) loadDisk() {
 			st := newCRLState(c, it.meta.Key, it.meta.FetchedAt, true)
 			st.valid = it.meta.Validators
 			ent.state.Store(st)
+			e.gen.Add(1)
 		case "ocsp":
 			ent := e.ocspEntryFor(it.meta.Key)
 			ent.pending.Store(&pendingOCSP{der: it.der, source: it.meta.Source, fetchedAt: it.meta.FetchedAt})
@@ -506,3 +510,11 @@ func (e *Engine) CachedURLs() []string {
 	sort.Strings(out)
 	return out
 }
+
+// Generation changes whenever the engine installs revocation data: a CRL
+// or delta CRL fetched (or confirmed unchanged), an OCSP response, the
+// disk cache read at start. A caller that remembers an answer (the
+// gateway's per-connection outcome) checks again when it moved, so a
+// revocation published after a connection was verified takes effect on
+// its next request.
+func (e *Engine) Generation() uint64 { return e.gen.Load() }

@@ -238,6 +238,7 @@ func (e *Engine) doFetchOCSP(ctx context.Context, ent *ocspEntry, rawURL string,
 	ent.issuer.Store(issuer)
 	ent.url.Store(&rawURL)
 	ent.state.Store(st)
+	e.gen.Add(1)
 	ent.failure.Store(nil)
 	e.scheduleOCSP(ent, st, now)
 	if e.disk != nil {
