@@ -174,6 +174,7 @@ func (c *Config) ApplyDefaults() {
 		c.Limits.MaxConnectionsPerIP = DefaultMaxConnectionsPerIP
 	}
 	setString(&c.Admin.Listen, DefaultAdminListen)
+	c.Admin.TokenFile = c.resolve(c.Admin.TokenFile)
 	setString(&c.Log.Format, DefaultLogFormat)
 	setString(&c.Log.Level, DefaultLogLevel)
 	c.Log.Format = strings.ToLower(c.Log.Format)

@@ -107,6 +107,9 @@ type Admin struct {
 	// Pprof mounts net/http/pprof under /debug/pprof/ on the admin
 	// listener. Off by default: a profile exposes memory contents.
 	Pprof bool `yaml:"pprof"`
+	// TokenFile holds a bearer token every admin request but /healthz
+	// and /readyz must carry (Authorization: Bearer ...). Read at start.
+	TokenFile string `yaml:"token_file"`
 }
 
 // Log configures the structured event log.

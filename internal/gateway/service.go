@@ -152,8 +152,12 @@ func NewService(cfg *config.Config, o ServiceOptions) (_ *Service, err error) {
 			}
 			cleanup = append(cleanup, func() { s.adminLn.Close() })
 		}
+		token, err := readAdminToken(cfg.Admin.TokenFile)
+		if err != nil {
+			return nil, cfg.FieldErr("admin.token_file", err)
+		}
 		s.admin = &http.Server{
-			Handler: NewAdminHandler(AdminOptions{Metrics: s.metrics, Reload: s.Reload, Pprof: cfg.Admin.Pprof, Ready: func() error {
+			Handler: NewAdminHandler(AdminOptions{Metrics: s.metrics, Reload: s.Reload, Pprof: cfg.Admin.Pprof, Token: token, Ready: func() error {
 				if !s.serving.Load() {
 					return errors.New("not serving (starting or shutting down)")
 				}
