@@ -44,3 +44,10 @@ bench-paired:
 # bench/proxied.sh (e.g. -n 5 -d 5s, -P "nginx certgate").
 bench-proxied:
 	bench/proxied.sh $(PROXIED_FLAGS)
+
+# fuzz runs every fuzz target (func FuzzXxx in any _test.go) for FUZZTIME
+# each; CI runs the same script for 3s per target. New crashers land in the
+# package's testdata/fuzz/FuzzXxx/ and are replayed by go test from then on.
+FUZZTIME ?= 30s
+fuzz:
+	.ci/fuzz $(FUZZTIME)
