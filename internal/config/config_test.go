@@ -459,6 +459,15 @@ func TestErrors(t *testing.T) {
 			want: []string{`certgate.yaml:6: sites[0].diagnostics.path: must be an absolute, canonical path other than / such as /.well-known/certgate (got "/a/../b")`},
 		},
 		{
+			name: "fail-closed default and forward",
+			yaml: minimal + "    client_auth: {client_cert: requir}\n    forward: {strip: [X-Ok-*, \"bad header\"]}\n  - name: b\n    hosts: [b.test]\n    certificate: {cert: b.pem, key: b.key}\n    upstream: echo\n    forward: {default_site_any_host: true}\n",
+			want: []string{
+				`certgate.yaml:6: sites[0].client_auth.client_cert: must be one of ignore, accept, require (got "requir")`,
+				`certgate.yaml:7: sites[0].forward.strip[1]: must be an HTTP header name (letters, digits and !#$%&'*+-.^_` + "`" + `|~), got "bad header"; a trailing * names a prefix`,
+				`certgate.yaml:12: sites[1].forward.default_site_any_host: applies only to the default site (sites[0]): other sites answer only the hosts they list`,
+			},
+		},
+		{
 			name: "paths allow",
 			yaml: minimal + "    paths: {case_insensitive: true, allow: [Semicolon, dot_segment, nope]}\n",
 			want: []string{

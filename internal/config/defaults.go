@@ -2,6 +2,7 @@ package config
 
 import (
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -207,7 +208,13 @@ func (s *Site) applyDefaults(c *Config) {
 	if len(s.Locations) == 0 {
 		// No location rule: serve everything without asking for a
 		// certificate (IIS sslFlags None), never an implicit require.
-		s.Locations = []Location{{Path: "/", ClientCert: s.ClientAuth.ClientCert}}
+		pol := s.ClientAuth.ClientCert
+		if !slices.Contains(clientCertValues, pol) {
+			// Invalid: reported at client_auth.client_cert, and a config
+			// that fails validation is never served.
+			pol = ClientCertIgnore
+		}
+		s.Locations = []Location{{Path: "/", ClientCert: pol}}
 	}
 	for i := range s.Locations {
 		l := &s.Locations[i]

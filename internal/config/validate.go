@@ -148,6 +148,9 @@ func (c *Config) validate(v *validator) {
 		if i != defaultSite && len(c.Sites[i].Hosts) == 0 {
 			v.addf("sites["+strconv.Itoa(i)+"].hosts", "must list at least one host name: only the default site (sites[%d]) is used without a matching SNI name", defaultSite)
 		}
+		if i != defaultSite && c.Sites[i].Forward.DefaultSiteAnyHost {
+			v.addf("sites["+strconv.Itoa(i)+"].forward.default_site_any_host", "applies only to the default site (sites[%d]): other sites answer only the hosts they list", defaultSite)
+		}
 	}
 }
 
@@ -269,7 +272,7 @@ func (s *Site) validate(v *validator, p string) {
 			v.addf(lp, "allow_users/allow_groups need a mapping block on the site: without mapping no user or group is ever identified and every request would get 403.100")
 		}
 	}
-	if needsCert < 0 && s.ClientAuth.ClientCert != ClientCertIgnore && len(s.ClientAuth.Trust.Roots) == 0 {
+	if needsCert < 0 && (s.ClientAuth.ClientCert == ClientCertAccept || s.ClientAuth.ClientCert == ClientCertRequire) && len(s.ClientAuth.Trust.Roots) == 0 {
 		v.addf(p+".client_auth.trust.roots", "must list at least one CA certificate file: client_auth.client_cert is %s, and client certificates are only verified against configured roots", s.ClientAuth.ClientCert)
 	}
 	if needsCert >= 0 && len(s.ClientAuth.Trust.Roots) == 0 {
