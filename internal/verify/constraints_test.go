@@ -116,6 +116,7 @@ func TestNameConstraints(t *testing.T) {
 	upnCA := must(root.NewIntermediate("Partner UPN CA", valid(), nameConstraints(true,
 		[]asn1.RawValue{upnName("@partner.test"), upnName(".eu.partner.test")}, []asn1.RawValue{upnName("Administrator@partner.test")})))
 	upnBareCA := must(root.NewIntermediate("Partner UPN bare CA", valid(), nameConstraints(true, []asn1.RawValue{upnName("partner.test")}, nil)))
+	dnsExclCA := must(root.NewIntermediate("DNS Excl CA", valid(), nameConstraints(true, nil, []asn1.RawValue{dnsName("bar.example.com"), dnsName(".deep.example.com")})))
 	// A self-issued rollover certificate of the DN CA: exempt itself, but
 	// the DN CA's constraints still bind the leaf below it.
 	rollover := must(dnCA.NewIntermediate("DN CA", valid(), pki.WithSubject(dnCA.Cert.Subject)))
@@ -172,6 +173,24 @@ func TestNameConstraints(t *testing.T) {
 		{"bare UPN domain constraint refuses others", must(upnBareCA.IssueClient("alice", valid(), pki.WithUPN("alice@corp.test"))).Chain(),
 			substatus.CertEInvalidName, `leaf "CN=alice"`, "not within the permitted UPN subtrees"},
 		{"UPN constraint does not bind other name forms", must(upnCA.IssueClient("dns", valid(), pki.WithDNS("www.example.org"))).Chain(), substatus.NoError, "", ""},
+		// RFC 5280 4.2.1.10 with RFC 6125 6.4.3: a wildcard names every
+		// host one label below; one of them is excluded (CVE-2025-61727).
+		{"wildcard dNSName covering an excluded host", must(dnsExclCA.IssueClient("oscar", valid(), pki.WithDNS("*.example.com"))).Chain(),
+			substatus.CertEInvalidName, `leaf "CN=oscar"`, `dNSName "*.example.com" is excluded by the constraint "bar.example.com"`},
+		{"wildcard dNSName beside an excluded host", must(dnsExclCA.IssueClient("pat", valid(), pki.WithDNS("*.example.org"))).Chain(), substatus.NoError, "", ""},
+		{"wildcard dNSName above a leading-period exclusion", must(dnsExclCA.IssueClient("quinn", valid(), pki.WithDNS("*.example.com.invalid", "*.deep.example.com.x"))).Chain(), substatus.NoError, "", ""},
+		{"wildcard dNSName inside a leading-period exclusion", must(dnsExclCA.IssueClient("rose", valid(), pki.WithDNS("*.deep.example.com"))).Chain(),
+			substatus.CertEInvalidName, `leaf "CN=rose"`, `".deep.example.com"`},
+		{"wildcard dNSName outside a permitted host", must(dnsCA.IssueClient("sam", valid(), pki.WithDNS("*.com"))).Chain(),
+			substatus.CertEInvalidName, `leaf "CN=sam"`, `dNSName "*.com"`},
+		// RFC 5280 4.2.1.6: an rfc822Name is an RFC 5321 Mailbox.
+		{"rfc822Name with two @ is not a mailbox", must(emailCA.IssueClient("trent", valid(), pki.WithEmail("invalid@address@example.com"))).Chain(),
+			substatus.CertEInvalidName, `leaf "CN=trent"`, `rfc822Name "invalid@address@example.com" is not a mailbox`},
+		{"rfc822Name with a quoted local part", must(emailCA.IssueClient("uma", valid(), pki.WithEmail(`"uma@home"@example.com`))).Chain(), substatus.NoError, "", ""},
+		{"rfc822Name with a leading period in the local part", must(emailCA.IssueClient("vic", valid(), pki.WithEmail(".vic@example.com"))).Chain(),
+			substatus.CertEInvalidName, `leaf "CN=vic"`, "not a mailbox"},
+		{"rfc822Name under a dNSName-only constraint is still a mailbox", must(dnsCA.IssueClient("walt", valid(), pki.WithDNS("walt.example.com"), pki.WithEmail("walt@@example.com"))).Chain(),
+			substatus.CertEInvalidName, `leaf "CN=walt"`, "not a mailbox"},
 	}
 	v := must(verify.New(verify.Options{Roots: []*x509.Certificate{root.Cert}}))
 	for _, c := range cases {

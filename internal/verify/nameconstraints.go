@@ -359,17 +359,31 @@ func checkNames(n *certNames, ca *x509.Certificate, dn dnConstraints, budget *in
 		names               []string
 		permitted, excluded []string
 		match               func(name, constraint string) (bool, error)
+		// excludedMatch, when set, replaces match for excluded subtrees.
+		excludedMatch func(name, constraint string) (bool, error)
 	}
 	uris := make([]string, len(n.uris))
 	for i, u := range n.uris {
 		uris[i] = u.String()
 	}
 	checks := []check{
-		{"dNSName", n.dns, ca.PermittedDNSDomains, ca.ExcludedDNSDomains, matchDNSConstraint},
-		{"rfc822Name", n.emails, ca.PermittedEmailAddresses, ca.ExcludedEmailAddresses, matchEmailConstraint},
-		{"URI", uris, ca.PermittedURIDomains, ca.ExcludedURIDomains, matchURIConstraint},
+		{"dNSName", n.dns, ca.PermittedDNSDomains, ca.ExcludedDNSDomains, matchDNSConstraint, matchDNSExcluded},
+		{"rfc822Name", n.emails, ca.PermittedEmailAddresses, ca.ExcludedEmailAddresses, matchEmailConstraint, nil},
+		{"URI", uris, ca.PermittedURIDomains, ca.ExcludedURIDomains, matchURIConstraint, nil},
+	}
+	// Every rfc822Name must be a mailbox before any constraint is applied
+	// to it, whichever forms the CA constrains (crypto/x509 does the same):
+	// a name that is not one has no domain to compare.
+	for _, e := range n.emails {
+		if _, ok := parseMailbox(e); !ok {
+			return fmt.Sprintf("rfc822Name %q is not a mailbox (RFC 5280 4.2.1.6, RFC 5321 4.1.2), so it cannot be checked against name constraints", e)
+		}
 	}
 	for _, ch := range checks {
+		excludedMatch := ch.match
+		if ch.excludedMatch != nil {
+			excludedMatch = ch.excludedMatch
+		}
 		if len(ch.permitted)+len(ch.excluded) == 0 {
 			continue
 		}
@@ -378,7 +392,7 @@ func checkNames(n *certNames, ca *x509.Certificate, dn dnConstraints, budget *in
 				return tooMany
 			}
 			for _, c := range ch.excluded {
-				m, err := ch.match(name, c)
+				m, err := excludedMatch(name, c)
 				if err != nil {
 					return fmt.Sprintf("%s %q cannot be checked against the constraint %q: %v", ch.kind, name, c, err)
 				}
@@ -433,20 +447,46 @@ func matchDNSConstraint(name, constraint string) (bool, error) {
 	return matchDomain(name, constraint, true)
 }
 
+// matchDNSExcluded is matchDNSConstraint for an excluded subtree, where a
+// wildcard name is the set of names it stands for (RFC 6125 6.4.3: "*"
+// is one whole left-most label): "*.example.com" is excluded by
+// "bar.example.com", because it also names bar.example.com. A CA that
+// excluded a host must not see it come back through a wildcard (the
+// CVE-2025-61727 class; crypto/x509 since Go 1.25.5 reads it this way).
+// In a permitted subtree the wildcard needs no such care: "*" compared
+// as a label is permitted only where every name it stands for is.
+func matchDNSExcluded(name, constraint string) (bool, error) {
+	m, err := matchDomain(name, constraint, true)
+	if m || err != nil {
+		return m, err
+	}
+	rest, ok := strings.CutPrefix(name, "*.")
+	if !ok || constraint == "" || constraint[0] == '.' {
+		// A leading-period constraint excludes names below its domain: a
+		// one-label wildcard over the parent never reaches them.
+		return false, nil
+	}
+	dot := strings.IndexByte(constraint, '.')
+	return dot > 0 && strings.EqualFold(constraint[dot+1:], rest), nil
+}
+
 // matchEmailConstraint follows RFC 5280 4.2.1.10 for rfc822Name: a
 // constraint with "@" is one mailbox; one with a leading period is any
 // host in that domain (not the domain itself); otherwise it is exactly
 // that host. Host names compare case-insensitively, local parts exactly.
 func matchEmailConstraint(email, constraint string) (bool, error) {
-	at := strings.LastIndexByte(email, '@')
-	if at <= 0 || at == len(email)-1 {
+	mb, ok := parseMailbox(email)
+	if !ok {
 		return false, fmt.Errorf("not a mailbox")
 	}
-	local, host := email[:at], email[at+1:]
-	if i := strings.LastIndexByte(constraint, '@'); i >= 0 {
-		return local == constraint[:i] && strings.EqualFold(host, constraint[i+1:]), nil
+	if strings.ContainsRune(constraint, '@') {
+		want, ok := parseMailbox(constraint)
+		if !ok {
+			return false, fmt.Errorf("the constraint is not a mailbox")
+		}
+		return mb.local == want.local && strings.EqualFold(mb.domain, want.domain), nil
 	}
-	return matchDomain(host, constraint, false)
+	return matchDomain(mb.domain, constraint, false)
 }
 
 // matchUPNConstraint applies an otherName UPN constraint the way Windows

@@ -139,6 +139,10 @@ func New(opts Options) (*Verifier, error) {
 		v.anchorRaw[string(c.Raw)] = true
 		k := dname.Key(c.RawSubject)
 		v.anchors[k] = append(v.anchors[k], c)
+		if why := anchorUnusable(c); why != "" {
+			v.warnings = append(v.warnings, fmt.Sprintf(
+				"trusted root %q (sha256 %s) %s: every chain through it is rejected with 403.16", c.Subject.String(), Fingerprint(c), why))
+		}
 		if !isSelfSigned(c) {
 			v.nonSelfSigned = append(v.nonSelfSigned, c)
 			v.warnings = append(v.warnings, fmt.Sprintf(
@@ -159,6 +163,21 @@ func New(opts Options) (*Verifier, error) {
 		v.intermediates[k] = append(v.intermediates[k], c)
 	}
 	return v, nil
+}
+
+// anchorUnusable says why no chain can end at anchor c, or "": the rules
+// of evaluate's structure stage for the anchor.
+func anchorUnusable(c *x509.Certificate) string {
+	switch {
+	case (c.Version >= 3 && !c.BasicConstraintsValid) || (c.BasicConstraintsValid && !c.IsCA):
+		return "is not a CA (no basicConstraints with cA true, RFC 5280 4.2.1.9)"
+	case c.KeyUsage != 0 && c.KeyUsage&x509.KeyUsageCertSign == 0:
+		return "has a Key Usage without keyCertSign (RFC 5280 4.2.1.3)"
+	}
+	if exts := unhandledCritical(c); len(exts) > 0 {
+		return fmt.Sprintf("has a critical extension certgate does not enforce (%v, RFC 5280 4.2)", exts)
+	}
+	return ""
 }
 
 // Warnings returns load-time findings, such as non-self-signed anchors.
@@ -361,12 +380,30 @@ func (v *Verifier) evaluateTo(ctx context.Context, path []*x509.Certificate, at 
 				"%s allows %d intermediate CA(s) below it (pathLenConstraint) but the chain has %d", describe(c), c.MaxPathLen, below)
 		}
 	}
-	for i := 0; i <= last; i++ {
-		if i == last && i > 0 {
-			// Extensions of the anchor are not processed (RFC 5280 6.1: the
-			// anchor is an input, not a certificate of the path).
-			break
+	// The anchor's key signs the certificate below it, so it must be a
+	// key allowed to sign certificates (RFC 5280 4.2.1.9: a version 3
+	// certificate without basicConstraints cA MUST NOT be used to verify
+	// certificate signatures; 4.2.1.3: nor one whose Key Usage lacks
+	// keyCertSign). crypto/x509's CheckSignatureFrom applies the same rule
+	// to every parent, the root included; a version 1 root, which cannot
+	// carry extensions, is accepted as it is there.
+	if last > 0 {
+		a := path[last]
+		if (a.Version >= 3 && !a.BasicConstraintsValid) || (a.BasicConstraintsValid && !a.IsCA) {
+			return fail(stageStructure, substatus.CertUntrusted, substatus.CertERole, last, ErrNotCA,
+				"trusted root %s issued %s but is not a CA (no basicConstraints with cA true), so its key may not verify certificate signatures (RFC 5280 4.2.1.9)", describe(a), describe(path[last-1]))
 		}
+		if a.KeyUsage != 0 && a.KeyUsage&x509.KeyUsageCertSign == 0 {
+			return fail(stageStructure, substatus.CertUntrusted, substatus.CertEWrongUsage, last, ErrWrongUsage,
+				"trusted root %s issued %s but its Key Usage does not include keyCertSign (RFC 5280 4.2.1.3)", describe(a), describe(path[last-1]))
+		}
+	}
+	// Every certificate, the anchor included: RFC 5280 6.1 treats the
+	// anchor as an input whose extensions are not processed, but an anchor
+	// whose issuer marked an extension critical asks not to be used by
+	// software that does not understand it (RFC 5280 4.2), and
+	// crypto/x509 refuses it too.
+	for i := 0; i <= last; i++ {
 		if exts := unhandledCritical(path[i]); len(exts) > 0 {
 			return fail(stageStructure, substatus.CertUntrusted, substatus.CertECritical, i, ErrCriticalExtension,
 				"%s has a critical extension certgate does not enforce (%v), so it must be rejected (RFC 5280 4.2)", describe(path[i]), exts)
