@@ -104,25 +104,36 @@ type Result struct {
 // Run verifies the case's peer certificate with the engine the gateway
 // uses: purpose client authentication, the case's trust anchors and
 // intermediates and policy inputs, at the case's validation time, with
-// checker (nil: no revocation checking).
-func Run(ctx context.Context, c *Case, p *Parsed, checker revocation.Checker) (*Result, error) {
+// checker (nil: no revocation checking). With presented, the
+// intermediates are sent after the peer certificate, as a TLS client
+// sends its chain, instead of being configured: checker must then not
+// know them either.
+func Run(ctx context.Context, c *Case, p *Parsed, checker revocation.Checker, presented bool) (*Result, error) {
 	pol, err := c.PolicyOptions()
 	if err != nil {
 		return nil, err
 	}
-	v, err := verify.New(verify.Options{
+	opts := verify.Options{
 		Roots:         p.Roots,
 		Intermediates: p.Intermediates,
 		Revocation:    checker,
 		Purpose:       verify.PurposeClientAuth,
 		Policy:        pol,
-	})
+	}
+	chain := [][]byte{p.PeerDER}
+	if presented {
+		opts.Intermediates = nil
+		for _, c := range p.Intermediates {
+			chain = append(chain, c.Raw)
+		}
+	}
+	v, err := verify.New(opts)
 	if err != nil {
 		return nil, fmt.Errorf("run case %s: %w", c.ID, err)
 	}
 	// VerifyDER, as for bytes from a TLS handshake: a peer certificate
 	// that does not parse is a typed rejection, not a harness error.
-	r := &Result{Outcome: v.VerifyDER(ctx, [][]byte{p.PeerDER}, c.ValidationTime)}
+	r := &Result{Outcome: v.VerifyDER(ctx, chain, c.ValidationTime)}
 	if r.Outcome.OK() {
 		if r.PolicySet, err = v.PolicySet(r.Outcome.Chain); err != nil {
 			return nil, fmt.Errorf("run case %s: accepted chain: %w", c.ID, err)

@@ -52,13 +52,13 @@ func TestCheckChainSeparateCRLKey(t *testing.T) {
 		wantMsg string
 	}{
 		{"chain check, signer accepted", func() Result {
-			return e.CheckChain(context.Background(), []*x509.Certificate{leaf, ca.Cert, f.root.Cert}, 0, f.at, accept)
+			return e.CheckChain(context.Background(), []*x509.Certificate{leaf, ca.Cert, f.root.Cert}, nil, 0, f.at, accept)
 		}, Good, nil, ""},
 		{"chain check, revoked leaf", func() Result {
-			return e.CheckChain(context.Background(), []*x509.Certificate{revokedLeaf, ca.Cert, f.root.Cert}, 0, f.at, accept)
+			return e.CheckChain(context.Background(), []*x509.Certificate{revokedLeaf, ca.Cert, f.root.Cert}, nil, 0, f.at, accept)
 		}, Revoked, ErrRevoked, ""},
 		{"chain check, signer refused", func() Result {
-			return e.CheckChain(context.Background(), []*x509.Certificate{leaf, ca.Cert, f.root.Cert}, 0, f.at, refuse)
+			return e.CheckChain(context.Background(), []*x509.Certificate{leaf, ca.Cert, f.root.Cert}, nil, 0, f.at, refuse)
 		}, Unknown, ErrCRLSignature, "is revoked"},
 		{"pair check cannot validate another signer", func() Result {
 			return e.Check(context.Background(), leaf, ca.Cert, f.at)
@@ -94,7 +94,7 @@ func TestCheckChainKeyRollover(t *testing.T) {
 	o.LocalCRLs = []string{pkitest.WriteFile(t, t.TempDir(), "ca.crl", oldCA.CRL(t, crlAt(f.at, 1)))}
 	e, _ := newEngine(t, o)
 	path := []*x509.Certificate{leaf, newCA.Cert, oldCA.Cert, f.root.Cert}
-	if res := e.CheckChain(context.Background(), path, 0, f.at, accept); res.Status != Good {
+	if res := e.CheckChain(context.Background(), path, nil, 0, f.at, accept); res.Status != Good {
 		t.Errorf("CheckChain = %v (%s), want good: the old key on the path signed the CRL", res.Status, res.Reason)
 	}
 	if res := e.Check(context.Background(), leaf, newCA.Cert, f.at); res.Status != Unknown || !errors.Is(res.Err, ErrCRLSignature) {

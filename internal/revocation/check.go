@@ -31,6 +31,7 @@ type run struct {
 	// path and validSigner are set by CheckChain: they let a CRL be signed
 	// by another certificate than the issuer (RFC 5280 6.3.3 (f)).
 	path        []*x509.Certificate
+	presented   []*x509.Certificate
 	validSigner func(context.Context, *x509.Certificate) error
 	// localOnly is set by CheckLocal: distribution point URLs (and so the
 	// cache and the network) are not consulted.
@@ -82,11 +83,14 @@ func (e *Engine) Check(ctx context.Context, cert, issuer *x509.Certificate, at t
 // (leaf first, anchor last). It implements verify.ChainChecker: besides the
 // issuer's own key, a CRL may then be signed by another certificate with
 // the CRL issuer's name (RFC 5280 6.3.3 (f)): one on the path (a key
-// rollover's self-issued certificate) or one of Options.Issuers (a
-// separate CRL-signing certificate, or the cRLIssuer of an indirect CRL),
-// which validSigner must accept (the verifier validates its own path to
-// the same anchor, its cRLSign key usage and its revocation).
-func (e *Engine) CheckChain(ctx context.Context, path []*x509.Certificate, i int, at time.Time,
+// rollover's self-issued certificate), one the client presented, or one
+// of Options.Issuers (a separate CRL-signing certificate, or the
+// cRLIssuer of an indirect CRL), which validSigner must accept (the
+// verifier validates its own path to the same anchor, its cRLSign key
+// usage and its revocation). A client that sends its CA's CRL-signing
+// certificate beside its chain is treated as one whose site configured
+// it: the certificate still has to validate to the same anchor.
+func (e *Engine) CheckChain(ctx context.Context, path, presented []*x509.Certificate, i int, at time.Time,
 	validSigner func(ctx context.Context, signer *x509.Certificate) error) Result {
 	if i < 0 || i+1 >= len(path) {
 		return Result{Status: Unknown, Reason: fmt.Sprintf("revocation check of element %d of a %d-certificate path: no issuer", i, len(path)),
@@ -96,7 +100,7 @@ func (e *Engine) CheckChain(ctx context.Context, path []*x509.Certificate, i int
 		return e.Check(ctx, path[i], path[i+1], at)
 	}
 	return e.check(&run{e: e, ctx: ctx, cert: path[i], issuer: path[i+1], at: at, now: e.now(),
-		attempts: make([]Attempt, 0, 2), path: path, validSigner: validSigner})
+		attempts: make([]Attempt, 0, 2), path: path, presented: presented, validSigner: validSigner})
 }
 
 // CheckLocal is Check answered from the local CRL files
@@ -304,7 +308,8 @@ func (r *run) valid(c *CRL, delta bool, dp *distPoint) error {
 
 // checkSigner verifies the CRL's signature: by the certificate issuer's
 // key when the CRL has its name, else (CheckChain only) by a certificate
-// with the CRL issuer's name from the path or Options.Issuers that
+// with the CRL issuer's name from the path, the presented certificates or
+// Options.Issuers that
 // validSigner accepts (RFC 5280 6.3.3 (f)). Verified keys are remembered
 // by the CRL, so the common case is one comparison.
 func (r *run) checkSigner(c *CRL) error {
@@ -335,6 +340,11 @@ func (r *run) checkSigner(c *CRL) error {
 		return true
 	}
 	for _, s := range r.path {
+		if try(s) {
+			return nil
+		}
+	}
+	for _, s := range r.presented {
 		if try(s) {
 			return nil
 		}

@@ -106,7 +106,7 @@ func chainKey(presented []*x509.Certificate) [sha256.Size]byte {
 func (v *Verifier) fromCache(ctx context.Context, key [sha256.Size]byte, presented []*x509.Certificate, at time.Time) *Outcome {
 	c := v.cache
 	if path := c.lookup(key, presented); path != nil {
-		if o, _ := v.evaluate(ctx, path, at, true); o.OK() {
+		if o, _ := v.evaluate(ctx, path, presented, at, true); o.OK() {
 			c.hits.Add(1)
 			return o
 		}

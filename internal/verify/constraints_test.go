@@ -358,7 +358,7 @@ func (s *signerChecker) Check(context.Context, *x509.Certificate, *x509.Certific
 	return revocation.Result{Status: revocation.Unknown, Reason: "Check called instead of CheckChain"}
 }
 
-func (s *signerChecker) CheckChain(ctx context.Context, path []*x509.Certificate, i int, at time.Time,
+func (s *signerChecker) CheckChain(ctx context.Context, path, _ []*x509.Certificate, i int, at time.Time,
 	validSigner func(context.Context, *x509.Certificate) error) revocation.Result {
 	s.paths = append(s.paths, path)
 	if i < 0 || i >= len(path)-1 {

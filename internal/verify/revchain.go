@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -20,15 +21,18 @@ import (
 // CheckChain instead of Check when Options.Revocation implements it.
 //
 // path is validated (leaf first, anchor last); the method reports on
-// path[i], issued by path[i+1]. validSigner returns nil when signer, a
+// path[i], issued by path[i+1]. presented are the certificates the client
+// sent: a CRL signer may be among them and not on the path (RFC 5280
+// 6.3.3 allows any certificate path to the CRL issuer), as it may be
+// among the configured ones. validSigner returns nil when signer, a
 // certificate whose key signed a CRL for path[i], may be trusted for it:
 // it is on the path, or the verifier built and validated a path from it to
-// the same trust anchor (RFC 5280 6.3.3(f)), requiring cRLSign and
-// checking its revocation in turn. The method signature uses only
-// standard types, so internal/revocation implements it without importing
-// this package.
+// the same trust anchor (RFC 5280 6.3.3(f)) through the configured and
+// presented intermediates, requiring cRLSign and checking its revocation
+// in turn. The method signature uses only standard types, so
+// internal/revocation implements it without importing this package.
 type ChainChecker interface {
-	CheckChain(ctx context.Context, path []*x509.Certificate, i int, at time.Time,
+	CheckChain(ctx context.Context, path, presented []*x509.Certificate, i int, at time.Time,
 		validSigner func(ctx context.Context, signer *x509.Certificate) error) revocation.Result
 }
 
@@ -44,15 +48,15 @@ const maxSignerDepth = 2
 // deeper than maxSignerDepth.
 var errSignerDepth = errors.New("crl signer validation nested too deeply")
 
-func (v *Verifier) checkRevocation(ctx context.Context, path []*x509.Certificate, i int, at time.Time) revocation.Result {
+func (v *Verifier) checkRevocation(ctx context.Context, path, presented []*x509.Certificate, i int, at time.Time) revocation.Result {
 	if cc, ok := v.opts.Revocation.(ChainChecker); ok {
-		return cc.CheckChain(ctx, path, i, at, v.signerValidator(path, at))
+		return cc.CheckChain(ctx, path, presented, i, at, v.signerValidator(path, presented, at))
 	}
 	return v.opts.Revocation.Check(ctx, path[i], path[i+1], at)
 }
 
 // signerValidator returns the validSigner callback for one path.
-func (v *Verifier) signerValidator(path []*x509.Certificate, at time.Time) func(context.Context, *x509.Certificate) error {
+func (v *Verifier) signerValidator(path, presented []*x509.Certificate, at time.Time) func(context.Context, *x509.Certificate) error {
 	return func(ctx context.Context, signer *x509.Certificate) error {
 		if signer == nil {
 			return fmt.Errorf("validate crl signer: no certificate")
@@ -65,7 +69,17 @@ func (v *Verifier) signerValidator(path []*x509.Certificate, at time.Time) func(
 		if v.signerDepth >= maxSignerDepth {
 			return fmt.Errorf("validate crl signer %s: %w", describe(signer), errSignerDepth)
 		}
-		o := v.signerVerifier(path).Verify(ctx, []*x509.Certificate{signer}, at)
+		// The presented certificates go with the signer as its presented
+		// chain: its issuer may be one the client sent and the site does
+		// not hold (RFC 5280 6.3.3 allows any path to the same anchor).
+		chain := make([]*x509.Certificate, 0, 1+len(presented))
+		chain = append(chain, signer)
+		for _, c := range presented {
+			if c != nil && !bytes.Equal(c.Raw, signer.Raw) {
+				chain = append(chain, c)
+			}
+		}
+		o := v.signerVerifier(path).Verify(ctx, chain, at)
 		if !o.OK() {
 			return fmt.Errorf("validate crl signer %s: %w", describe(signer), o)
 		}

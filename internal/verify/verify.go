@@ -270,11 +270,11 @@ func (v *Verifier) Verify(ctx context.Context, presented []*x509.Certificate, at
 			// Cheap stages first: a path failing structure, validity or
 			// usage at a stage no later than the best failure so far
 			// cannot win, whatever its signatures, so they are not checked.
-			if o, st := v.evaluateTo(ctx, p, at, true, stageUsage, nil); o != nil && st <= bestRank {
+			if o, st := v.evaluateTo(ctx, p, presented, at, true, stageUsage, nil); o != nil && st <= bestRank {
 				continue
 			}
 		}
-		o, rank := v.evaluateTo(ctx, p, at, false, stageAccepted, sigs)
+		o, rank := v.evaluateTo(ctx, p, presented, at, false, stageAccepted, sigs)
 		if sigs.exhausted {
 			return v.budgetExhausted(presented, sigs)
 		}
@@ -314,18 +314,18 @@ const (
 	stageAccepted
 )
 
-// evaluate checks one candidate path. sigsVerified skips the signature
-// stage for a path from the chain cache, whose signatures were verified
-// when it was stored.
-func (v *Verifier) evaluate(ctx context.Context, path []*x509.Certificate, at time.Time, sigsVerified bool) (*Outcome, int) {
-	return v.evaluateTo(ctx, path, at, sigsVerified, stageAccepted, nil)
+// evaluate checks one candidate path built from presented (leaf first).
+// sigsVerified skips the signature stage for a path from the chain cache,
+// whose signatures were verified when it was stored.
+func (v *Verifier) evaluate(ctx context.Context, path, presented []*x509.Certificate, at time.Time, sigsVerified bool) (*Outcome, int) {
+	return v.evaluateTo(ctx, path, presented, at, sigsVerified, stageAccepted, nil)
 }
 
 // evaluateTo is evaluate stopping after stage upTo (stageUsage or
 // stageAccepted): when every stage up to it passes it returns nil and the
 // next stage. Signature checks go through sigs
 // (nil: unbudgeted).
-func (v *Verifier) evaluateTo(ctx context.Context, path []*x509.Certificate, at time.Time, sigsVerified bool, upTo int, sigs *sigChecks) (*Outcome, int) {
+func (v *Verifier) evaluateTo(ctx context.Context, path, presented []*x509.Certificate, at time.Time, sigsVerified bool, upTo int, sigs *sigChecks) (*Outcome, int) {
 	last := len(path) - 1
 	elem := func(i int) *Element {
 		role := RoleIntermediate
@@ -484,7 +484,7 @@ func (v *Verifier) evaluateTo(ctx context.Context, path []*x509.Certificate, at 
 			return fail(stageRevocation, substatus.CertRevoked, substatus.CryptERevocationOffline, i, ErrRevocationOffline,
 				"revocation check of %s was cancelled: %v", describe(path[i]), err)
 		}
-		r := v.checkRevocation(ctx, path, i, at)
+		r := v.checkRevocation(ctx, path, presented, i, at)
 		out.Revocation[i] = r
 		switch r.Status {
 		case revocation.Revoked:
