@@ -33,10 +33,12 @@ issuer, serial, validity, key, KU, EKU, SHA-256, where it came from), every
 CDP, delta CDP, OCSP and AIA caIssuers URL with what was fetched from it and
 how long it took, the revocation status of each element, and warnings.
 
-Trust is explicit (--roots, --intermediates, --crl, --purpose, --peer-name)
-or a site's (-c certgate.yaml --site NAME: the verifier the gateway builds
-for the site, its issuer list, revocation settings and mapping; the server
-certificate and key are not read).
+Trust is explicit (--roots, --intermediates, --crl, --purpose, --peer-name,
+the RFC 5280 6.1.1 policy inputs --policy, --require-explicit-policy,
+--inhibit-policy-mapping and --inhibit-any-policy, and --max-depth) or a
+site's (-c certgate.yaml --site NAME: the verifier the gateway builds for
+the site, its issuer list, revocation settings, policy inputs and mapping;
+the server certificate and key are not read).
 
 The network is used only with --urlfetch: missing intermediates are then
 fetched from AIA caIssuers URLs (http/https, --timeout, size limit; DER, PEM
@@ -48,6 +50,7 @@ Exit codes: 0 accepted (200), 1 rejected, 2 usage or unreadable input.`,
 		Example: `  certgate verify alice.pem --roots root.pem --intermediates issuing.pem --crl issuing.crl
   certgate verify alice.pem --roots root.pem --urlfetch --at 2030-06-01T00:00:00Z
   certgate verify alice.pfx --password secret --roots root.pem
+  certgate verify ee.pem --roots ta.pem --intermediates ca.pem --crl ca.crl --policy 2.16.840.1.101.3.2.1.48.1 --require-explicit-policy
   certgate verify server.pem --roots root.pem --purpose server --peer-name www.example.test --revocation off
   certgate verify alice.pem -c /etc/certgate/certgate.yaml --site intranet --urlfetch --json`,
 		Args: cobra.ExactArgs(1),
@@ -100,6 +103,11 @@ Exit codes: 0 accepted (200), 1 rejected, 2 usage or unreadable input.`,
 	f.BoolVar(&o.URLFetch, "urlfetch", false, "use the network: fetch missing intermediates (AIA) and check revocation online")
 	f.StringVar(&purpos, "purpose", doctor.PurposeClient, "client (EKU clientAuth) or server (EKU serverAuth, --peer-name)")
 	f.StringVar(&o.PeerName, "peer-name", "", "with --purpose server: the host name the leaf must be valid for")
+	f.StringArrayVar(&o.Policies, "policy", nil, "RFC 5280 user-initial-policy-set: a policy OID or anyPolicy (repeatable; default anyPolicy)")
+	f.BoolVar(&o.RequireExplicitPolicy, "require-explicit-policy", false, "RFC 5280 initial-explicit-policy: the chain must be valid for one of the --policy OIDs")
+	f.BoolVar(&o.InhibitPolicyMapping, "inhibit-policy-mapping", false, "RFC 5280 initial-policy-mapping-inhibit")
+	f.BoolVar(&o.InhibitAnyPolicy, "inhibit-any-policy", false, "RFC 5280 initial-any-policy-inhibit")
+	f.IntVar(&o.MaxDepth, "max-depth", 0, "most certificates below the trust anchor, leaf included (default 10)")
 	f.StringVar(&o.Revocation, "revocation", "", "online, cache-only or off (default: cache-only, online with --urlfetch, or the site's)")
 	f.StringVarP(&cfgPath, "config", "c", "", "use the trust, issuer list, revocation and mapping of a site of this certgate.yaml")
 	f.StringVar(&o.Site, "site", "", "with -c: the site (default: the only site)")

@@ -102,25 +102,41 @@ func decodeBlocks(name string, data []byte) ([]*pem.Block, error) {
 // least one file: a trust path that silently loads nothing would make
 // every client certificate fail as untrusted.
 func LoadCertificates(paths ...string) ([]*x509.Certificate, error) {
+	out, _, err := loadCertificates(paths, false)
+	return out, err
+}
+
+// LoadCertificatesExceptDSA is LoadCertificates, except that a DSA
+// certificate that cannot be parsed is left out, with an error wrapping
+// ErrDSA in skipped, instead of failing the load. It serves
+// `certgate verify`, whose answer about a DSA chain is a 403.16 that says
+// DSA, not a refusal to run.
+func LoadCertificatesExceptDSA(paths ...string) (certs []*x509.Certificate, skipped []error, err error) {
+	return loadCertificates(paths, true)
+}
+
+func loadCertificates(paths []string, skipDSA bool) ([]*x509.Certificate, []error, error) {
 	var out []*x509.Certificate
+	var skipped []error
 	for _, p := range paths {
 		files, err := certFiles(p)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, f := range files {
 			data, err := readFile(f)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			certs, err := parseCertificates(f, data)
+			certs, skip, err := parseCertificatesDSA(f, data, skipDSA)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			out = append(out, certs...)
+			skipped = append(skipped, skip...)
 		}
 	}
-	return out, nil
+	return out, skipped, nil
 }
 
 // certFiles expands a path to the files to read.
@@ -161,6 +177,57 @@ func certFiles(path string) ([]string, error) {
 
 // parseCertificates parses the content of one file named name.
 func parseCertificates(name string, data []byte) ([]*x509.Certificate, error) {
+	certs, _, err := parseCertificatesDSA(name, data, false)
+	return certs, err
+}
+
+// DER encodings of the DSA algorithm OIDs (RFC 3279, RFC 5758): id-dsa,
+// id-dsa-with-sha1, id-dsa-with-sha256.
+var dsaOIDs = [][]byte{
+	{0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x01},
+	{0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x03},
+	{0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x02},
+}
+
+// IsDSA reports whether a DER certificate mentions a DSA key or signature
+// algorithm. It reads no structure, so that it also answers for a
+// certificate crypto/x509 refuses to parse (inherited DSA parameters);
+// use it only to explain a failure, never to accept anything.
+func IsDSA(der []byte) bool {
+	for _, oid := range dsaOIDs {
+		if bytes.Contains(der, oid) {
+			return true
+		}
+	}
+	return false
+}
+
+func parseCertificatesDSA(name string, data []byte, skipDSA bool) ([]*x509.Certificate, []error, error) {
+	var skipped []error
+	parseOne := func(der []byte, where string) (*x509.Certificate, error) {
+		c, err := x509.ParseCertificate(der)
+		if err != nil && IsDSA(der) {
+			err = fmt.Errorf("parse %s%s: %w: %v", name, where, ErrDSA, err)
+			if skipDSA {
+				skipped = append(skipped, err)
+				return nil, nil
+			}
+			return nil, err
+		}
+		if err != nil {
+			return nil, fmt.Errorf("parse %s%s: %w", name, where, err)
+		}
+		return c, nil
+	}
+	certs, err := parseBlocks(name, data, parseOne)
+	if errors.Is(err, ErrNoCertificates) && len(skipped) > 0 {
+		// Every certificate was a skipped DSA one: skipped says so.
+		err = nil
+	}
+	return certs, skipped, err
+}
+
+func parseBlocks(name string, data []byte, parseOne func(der []byte, where string) (*x509.Certificate, error)) ([]*x509.Certificate, error) {
 	blocks, err := decodeBlocks(name, data)
 	if err != nil {
 		return nil, err
@@ -183,11 +250,13 @@ func parseCertificates(name string, data []byte) ([]*x509.Certificate, error) {
 	for i, b := range blocks {
 		switch b.Type {
 		case "CERTIFICATE":
-			c, err := x509.ParseCertificate(b.Bytes)
+			c, err := parseOne(b.Bytes, fmt.Sprintf(": block %d", i+1))
 			if err != nil {
-				return nil, fmt.Errorf("parse %s: block %d: %w", name, i+1, err)
+				return nil, err
 			}
-			certs = append(certs, c)
+			if c != nil {
+				certs = append(certs, c)
+			}
 		case "TRUSTED CERTIFICATE":
 			// OpenSSL's format appends trust settings (which may restrict
 			// or reject purposes); dropping them silently could trust a CA

@@ -25,6 +25,11 @@ var (
 	// ErrKeyMismatch is returned when the private key does not belong to
 	// the first certificate of the certificate file.
 	ErrKeyMismatch = errors.New("private key does not match the certificate")
+	// ErrDSA is wrapped when a DSA certificate cannot be parsed (for
+	// example one that inherits its DSA parameters from its issuer, RFC
+	// 3279 2.3.2). certgate accepts no DSA chain at all: DSA is withdrawn
+	// by FIPS 186-5 and crypto/x509 cannot verify DSA signatures.
+	ErrDSA = errors.New("DSA certificate: DSA is not supported (withdrawn by FIPS 186-5; crypto/x509 verifies no DSA signature)")
 )
 
 // ErrWrongPassword is returned when a password does not open a PKCS#12 file

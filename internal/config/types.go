@@ -217,6 +217,17 @@ type ClientAuth struct {
 	// MaxChainLength is how many certificates a client may present;
 	// default 10.
 	MaxChainLength int `yaml:"max_chain_length"`
+	// MaxDepth bounds the certificates of a chain below the trust anchor
+	// (leaf included); 0 means the verifier's default, 10.
+	MaxDepth int `yaml:"max_depth"`
+	// Policies is the RFC 5280 6.1.1 user-initial-policy-set: dotted OIDs
+	// or "anyPolicy"; empty means {anyPolicy}. The three flags are the
+	// other policy inputs of 6.1.1 (initial-explicit-policy,
+	// initial-policy-mapping-inhibit, initial-any-policy-inhibit).
+	Policies              []string `yaml:"policies"`
+	RequireExplicitPolicy bool     `yaml:"require_explicit_policy"`
+	InhibitPolicyMapping  bool     `yaml:"inhibit_policy_mapping"`
+	InhibitAnyPolicy      bool     `yaml:"inhibit_any_policy"`
 }
 
 // Trust lists the certificates used to VALIDATE client chains.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/certgate/certgate/internal/reqpath"
+	"github.com/certgate/certgate/internal/verify"
 )
 
 // Validate checks the whole config after ApplyDefaults and reports every
@@ -410,7 +411,19 @@ func (a *ClientAuth) validate(v *validator, p string) {
 	if a.MaxChainLength < 1 || a.MaxChainLength > 32 {
 		v.addf(p+".max_chain_length", "must be between 1 and 32 (got %d)", a.MaxChainLength)
 	}
+	if a.MaxDepth < 0 || a.MaxDepth > MaxChainDepth {
+		v.addf(p+".max_depth", "must be from 1 to %d, or 0 for the default 10 (got %d)", MaxChainDepth, a.MaxDepth)
+	}
+	for i, oid := range a.Policies {
+		if _, err := verify.ParsePolicyOID(oid); err != nil {
+			v.add(p+".policies["+strconv.Itoa(i)+"]", err)
+		}
+	}
 }
+
+// MaxChainDepth is the largest client_auth.max_depth: chains are hostile
+// input, and no real PKI is deeper.
+const MaxChainDepth = 32
 
 // checkPaths rejects empty entries, which would otherwise resolve to the
 // config directory itself.

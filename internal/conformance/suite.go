@@ -1,7 +1,6 @@
 package conformance
 
 import (
-	"bytes"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -12,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/certgate/certgate/internal/certfile"
 	"github.com/certgate/certgate/internal/verify"
 )
 
@@ -141,25 +141,11 @@ func (p *Parsed) All() []*x509.Certificate {
 	return append(out, p.Roots...)
 }
 
-// DER encodings of the DSA OIDs (RFC 3279, RFC 5758): id-dsa,
-// id-dsa-with-sha1, id-dsa-with-sha256. They identify DSA certificates
-// that crypto/x509 cannot parse (PKITS 4.1.5 inherits DSA parameters).
-var dsaOIDs = [][]byte{
-	{0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x01},
-	{0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x38, 0x04, 0x03},
-	{0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x03, 0x02},
-}
-
 func isDSA(der []byte, c *x509.Certificate) bool {
 	if c != nil {
 		return c.PublicKeyAlgorithm == x509.DSA || c.SignatureAlgorithm == x509.DSAWithSHA1 || c.SignatureAlgorithm == x509.DSAWithSHA256
 	}
-	for _, oid := range dsaOIDs {
-		if bytes.Contains(der, oid) {
-			return true
-		}
-	}
-	return false
+	return certfile.IsDSA(der)
 }
 
 // Parse decodes the PEM inputs of a case with verify.ParseCertificate,

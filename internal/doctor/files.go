@@ -110,15 +110,21 @@ func parseCerts(data []byte, name string) (certs []*x509.Certificate, found bool
 // files; a file or directory without certificates is an error), keeping
 // each certificate's file for the report.
 func LoadCerts(paths ...string) ([]Cert, error) {
-	var out []Cert
+	out, _, err := loadCerts(paths, false)
+	return out, err
+}
+
+// loadCerts is LoadCerts; with skipDSA a DSA certificate that cannot be
+// parsed is left out and reported in skipped (certfile.ErrDSA).
+func loadCerts(paths []string, skipDSA bool) (out []Cert, skipped []error, err error) {
 	for _, p := range paths {
 		files := []string{p}
 		if st, err := os.Stat(p); err != nil {
-			return nil, fmt.Errorf("open %s: %w", p, err)
+			return nil, nil, fmt.Errorf("open %s: %w", p, err)
 		} else if st.IsDir() {
 			entries, err := os.ReadDir(p)
 			if err != nil {
-				return nil, fmt.Errorf("read directory %s: %w", p, err)
+				return nil, nil, fmt.Errorf("read directory %s: %w", p, err)
 			}
 			files = files[:0]
 			for _, e := range entries {
@@ -129,20 +135,24 @@ func LoadCerts(paths ...string) ([]Cert, error) {
 			if len(files) == 0 {
 				// certfile names the problem (no *.pem, *.crt, *.cer files).
 				_, err := certfile.LoadCertificates(p)
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		for _, f := range files {
-			certs, err := certfile.LoadCertificates(f)
-			if err != nil {
-				return nil, err
+			certs, skip, err := certfile.LoadCertificatesExceptDSA(f)
+			if err == nil && !skipDSA && len(skip) > 0 {
+				err = skip[0]
 			}
+			if err != nil {
+				return nil, nil, err
+			}
+			skipped = append(skipped, skip...)
 			for i, c := range certs {
 				out = append(out, Cert{Certificate: c, Source: source(f, i, len(certs))})
 			}
 		}
 	}
-	return out, nil
+	return out, skipped, nil
 }
 
 // LoadCertsWithPFX is LoadCerts that also reads PKCS#12 files (.p12/.pfx,

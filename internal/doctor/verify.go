@@ -48,6 +48,16 @@ type VerifyOptions struct {
 	// with PurposeServer, must match the leaf.
 	Purpose  string
 	PeerName string
+	// Policies, RequireExplicitPolicy, InhibitPolicyMapping and
+	// InhibitAnyPolicy are the RFC 5280 6.1.1 policy inputs (Policies:
+	// dotted OIDs or "anyPolicy"; empty means {anyPolicy}); MaxDepth bounds
+	// the chain below the anchor (0: the default, 10). With a site they
+	// come from its client_auth block.
+	Policies              []string
+	RequireExplicitPolicy bool
+	InhibitPolicyMapping  bool
+	InhibitAnyPolicy      bool
+	MaxDepth              int
 
 	// Config and Site select a site (Site may be empty for a one-site
 	// config). Config must come from config.Load.
@@ -190,8 +200,16 @@ func explicitEnv(o VerifyOptions, prog *progress) (*verifyEnv, error) {
 		return nil, fmt.Errorf("verify: load roots: %w", err)
 	}
 	if len(o.Intermediates) > 0 {
-		if env.inters, err = LoadCerts(o.Intermediates...); err != nil {
+		// A DSA intermediate that cannot be parsed is left out with a
+		// warning: a chain through it is a 403.16 that says DSA (the
+		// presented certificates are typed by the verifier), not a
+		// refusal to run.
+		var skipped []error
+		if env.inters, skipped, err = loadCerts(o.Intermediates, true); err != nil {
 			return nil, fmt.Errorf("verify: load intermediates: %w", err)
+		}
+		for _, e := range skipped {
+			env.warnings = append(env.warnings, fmt.Sprintf("intermediate left out: %v", e))
 		}
 	}
 	env.trust = fmt.Sprintf("--roots %s (%s)", strings.Join(o.Roots, ", "), count(len(env.roots), "root"))
@@ -215,11 +233,25 @@ func explicitEnv(o VerifyOptions, prog *progress) (*verifyEnv, error) {
 		timeout = revocation.DefaultTimeout
 	}
 	issuers := append(certsOnly(env.roots), certsOnly(env.inters)...)
+	if o.MaxDepth < 0 || o.MaxDepth > config.MaxChainDepth {
+		return nil, fmt.Errorf("verify: %w: --max-depth %d: want 1 to %d", ErrUsage, o.MaxDepth, config.MaxChainDepth)
+	}
+	// The same conversion as a site's client_auth block.
+	pol, err := site.PolicyOptions(config.ClientAuth{Policies: o.Policies, RequireExplicitPolicy: o.RequireExplicitPolicy,
+		InhibitPolicyMapping: o.InhibitPolicyMapping, InhibitAnyPolicy: o.InhibitAnyPolicy})
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w: --policy: %w", ErrUsage, err)
+	}
 	vopts := verify.Options{
 		Roots:         certsOnly(env.roots),
 		Intermediates: certsOnly(env.inters),
 		Purpose:       env.purpose,
 		PeerName:      o.PeerName,
+		MaxDepth:      o.MaxDepth,
+		Policy:        pol,
+	}
+	if in := policyInputs(o); in != "" {
+		env.trust += "; " + in
 	}
 	if env.mode != revocation.Off {
 		ro := revocation.Options{Mode: env.mode, LocalCRLs: o.CRLs, Issuers: issuers, Timeout: timeout, Logger: o.Logger}
@@ -260,8 +292,9 @@ func explicitEnv(o VerifyOptions, prog *progress) (*verifyEnv, error) {
 // --urlfetch an online site is checked cache-only, so that verify never
 // uses the network unasked.
 func siteEnv(o VerifyOptions, prog *progress) (*verifyEnv, error) {
-	if len(o.Roots)+len(o.Intermediates)+len(o.CRLs) > 0 || o.Purpose != "" || o.PeerName != "" {
-		return nil, fmt.Errorf("verify: %w: with -c the site's trust is used: --roots, --intermediates, --crl, --purpose and --peer-name do not apply", ErrUsage)
+	if len(o.Roots)+len(o.Intermediates)+len(o.CRLs)+len(o.Policies) > 0 || o.Purpose != "" || o.PeerName != "" ||
+		o.RequireExplicitPolicy || o.InhibitPolicyMapping || o.InhibitAnyPolicy || o.MaxDepth != 0 {
+		return nil, fmt.Errorf("verify: %w: with -c the site's trust is used: --roots, --intermediates, --crl, --purpose, --peer-name, the policy flags and --max-depth do not apply (set them in the site's client_auth)", ErrUsage)
 	}
 	cfg := o.Config
 	i, err := report.SiteIndex(cfg, o.Site)
@@ -421,4 +454,25 @@ func count(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// policyInputs renders non-default policy inputs for the report's trust
+// line, "" for the defaults.
+func policyInputs(o VerifyOptions) string {
+	var parts []string
+	if len(o.Policies) > 0 {
+		parts = append(parts, "--policy "+strings.Join(o.Policies, ","))
+	}
+	for _, f := range []struct {
+		on   bool
+		name string
+	}{{o.RequireExplicitPolicy, "--require-explicit-policy"}, {o.InhibitPolicyMapping, "--inhibit-policy-mapping"}, {o.InhibitAnyPolicy, "--inhibit-any-policy"}} {
+		if f.on {
+			parts = append(parts, f.name)
+		}
+	}
+	if o.MaxDepth > 0 {
+		parts = append(parts, fmt.Sprintf("--max-depth %d", o.MaxDepth))
+	}
+	return strings.Join(parts, " ")
 }

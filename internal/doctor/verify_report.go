@@ -53,6 +53,10 @@ type VerifyReport struct {
 	IssuerList *VerifyIssuerList `json:"issuer_list,omitempty"`
 	Mapping    *VerifyMapping    `json:"mapping,omitempty"`
 	Warnings   []string          `json:"warnings"`
+	// PolicySet is the user-constrained policy set of an accepted chain
+	// (RFC 5280 6.1.6) when it names policies: dotted OIDs, 2.5.29.32.0
+	// for "any".
+	PolicySet []string `json:"policy_set,omitempty"`
 }
 
 // VerifyCode is the Win32-style code of a rejection, in the three forms
@@ -220,6 +224,14 @@ func (b *reportBuilder) build() *VerifyReport {
 		r.Warnings = append(r.Warnings, warns...)
 	}
 
+	if b.out.OK() {
+		// Only an error for a chain the verifier did not accept.
+		if set, err := env.verifier.PolicySet(b.out.Chain); err == nil {
+			for _, oid := range set {
+				r.PolicySet = append(r.PolicySet, oid.String())
+			}
+		}
+	}
 	r.Warnings = append(r.Warnings, env.warnings...)
 	r.Warnings = append(r.Warnings, env.verifier.Warnings()...)
 	r.Warnings = append(r.Warnings, b.out.Warnings...)

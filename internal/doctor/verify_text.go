@@ -41,6 +41,9 @@ func (r *VerifyReport) WriteText(w io.Writer) error {
 		rev += ", CRL files " + strings.Join(r.Revocation.CRLFiles, ", ")
 	}
 	p.line("revocation: %s", rev)
+	if len(r.PolicySet) > 0 {
+		p.line("valid for policies: %s", strings.Join(r.PolicySet, ", "))
+	}
 	if r.URLFetch {
 		p.line("urlfetch: yes (AIA caIssuers fetched for missing issuers)")
 	} else {

@@ -213,7 +213,12 @@ func Build(cfg *config.Config, i int, o Options) (*Site, error) {
 
 // buildVerifier builds the verifier and its revocation engine.
 func (s *Site) buildVerifier(cfg *config.Config, p string, log *slog.Logger, o Options) error {
-	rc := s.Config.ClientAuth.Revocation
+	ca := s.Config.ClientAuth
+	rc := ca.Revocation
+	pol, err := PolicyOptions(ca)
+	if err != nil {
+		return cfg.FieldErr(p+".client_auth.policies", err)
+	}
 	vopts := verify.Options{
 		Roots:                      s.Roots,
 		Intermediates:              s.Intermediates,
@@ -221,6 +226,8 @@ func (s *Site) buildVerifier(cfg *config.Config, p string, log *slog.Logger, o O
 		Purpose:                    verify.PurposeClientAuth,
 		MaxRSABits:                 s.Config.ClientAuth.MaxRSABits,
 		MaxPresented:               s.Config.ClientAuth.MaxChainLength,
+		MaxDepth:                   ca.MaxDepth,
+		Policy:                     pol,
 	}
 	mode, err := revocation.ParseMode(rc.Mode)
 	if err != nil {
@@ -263,6 +270,24 @@ func (s *Site) buildVerifier(cfg *config.Config, p string, log *slog.Logger, o O
 		s.Warnings = append(s.Warnings, fmt.Sprintf("site %q: %s", s.Name, w))
 	}
 	return nil
+}
+
+// PolicyOptions converts the RFC 5280 6.1.1 policy inputs of a
+// client_auth block (policies and the three flags) for the verifier.
+func PolicyOptions(ca config.ClientAuth) (verify.PolicyOptions, error) {
+	o := verify.PolicyOptions{
+		RequireExplicit:  ca.RequireExplicitPolicy,
+		InhibitMapping:   ca.InhibitPolicyMapping,
+		InhibitAnyPolicy: ca.InhibitAnyPolicy,
+	}
+	for _, s := range ca.Policies {
+		oid, err := verify.ParsePolicyOID(s)
+		if err != nil {
+			return o, err
+		}
+		o.InitialPolicies = append(o.InitialPolicies, oid)
+	}
+	return o, nil
 }
 
 func loadCerts(paths config.Paths) ([]*x509.Certificate, error) {

@@ -23,4 +23,9 @@ var (
 	ErrChainTooLong    = errors.New("presented chain too long")
 	ErrKeyTooLarge     = errors.New("presented key too large")
 	ErrSignatureBudget = errors.New("signature check budget exhausted")
+	// ErrDSA: a certificate has a DSA key or signature. DSA is withdrawn
+	// by FIPS 186-5 and crypto/x509 verifies no DSA signature, so no DSA
+	// chain is accepted; the outcome says so instead of a parse or
+	// signature error.
+	ErrDSA = errors.New("DSA is not supported")
 )

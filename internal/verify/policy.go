@@ -35,6 +35,21 @@ func (p PolicyOptions) isDefault() bool {
 	return len(p.InitialPolicies) == 0 && !p.RequireExplicit && !p.InhibitMapping && !p.InhibitAnyPolicy
 }
 
+// ParsePolicyOID reads a certificate policy for the policy inputs: a
+// dotted OID ("2.16.840.1.101.3.2.1.48.1") or "anyPolicy". The
+// command line (--policy) and the config (client_auth.policies) both use
+// it.
+func ParsePolicyOID(s string) (x509.OID, error) {
+	if s == "anyPolicy" {
+		return AnyPolicy, nil
+	}
+	oid, err := x509.ParseOID(s)
+	if err != nil {
+		return x509.OID{}, fmt.Errorf("policy %q: want a dotted OID such as 2.5.29.32.0, or anyPolicy", s)
+	}
+	return oid, nil
+}
+
 // AnyPolicy is the anyPolicy OID 2.5.29.32.0.
 var AnyPolicy = mustOID(2, 5, 29, 32, 0)
 

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/certgate/certgate/internal/certfile"
 	"github.com/certgate/certgate/internal/dname"
 	"github.com/certgate/certgate/internal/revocation"
 	"github.com/certgate/certgate/internal/substatus"
@@ -215,6 +216,10 @@ func (v *Verifier) VerifyDER(ctx context.Context, presented [][]byte, at time.Ti
 			role := RoleIntermediate
 			if i == 0 {
 				role = RoleLeaf
+			}
+			if certfile.IsDSA(der) {
+				return dsaOutcome(&Element{Index: i, Role: role}, nil,
+					fmt.Sprintf("certificate %d of the presented chain is a DSA certificate", i), err)
 			}
 			return &Outcome{
 				Sub:     substatus.CertUntrusted,
@@ -774,10 +779,27 @@ func signatureFailure(path []*x509.Certificate, sigs *sigChecks) *Outcome {
 			if i == 0 {
 				role = RoleLeaf
 			}
+			if isDSA(path[i]) || isDSA(path[i+1]) {
+				return dsaOutcome(&Element{Index: i, Role: role, Cert: path[i]}, path,
+					fmt.Sprintf("%s is signed with DSA by %q", describe(path[i]), path[i+1].Subject.String()), err)
+			}
 			reason := fmt.Sprintf("the signature of %s does not verify with the public key of its issuer %q: %v", describe(path[i]), path[i+1].Subject.String(), err)
 			return &Outcome{Sub: substatus.CertUntrusted, Code: substatus.TrustECertSignature, Element: &Element{Index: i, Role: role, Cert: path[i]},
 				Reason: reason, Chain: path, Err: fmt.Errorf("%w: %s", ErrSignature, reason)}
 		}
 	}
 	return nil
+}
+
+func isDSA(c *x509.Certificate) bool {
+	return c.PublicKeyAlgorithm == x509.DSA || c.SignatureAlgorithm == x509.DSAWithSHA1 || c.SignatureAlgorithm == x509.DSAWithSHA256
+}
+
+// dsaOutcome is the 403.16 for a DSA certificate or signature: one
+// sentence that says DSA, whatever crypto/x509's error was (an
+// unimplemented algorithm, or parameters it cannot parse).
+func dsaOutcome(elem *Element, chain []*x509.Certificate, what string, cause error) *Outcome {
+	reason := what + ", which certgate does not accept: DSA is withdrawn by FIPS 186-5 and crypto/x509 verifies no DSA signature; reissue the certificate with an RSA or ECDSA key"
+	return &Outcome{Sub: substatus.CertUntrusted, Code: substatus.TrustECertSignature, Element: elem, Reason: reason, Chain: chain,
+		Err: fmt.Errorf("%w: %s: %w", ErrDSA, reason, cause)}
 }
