@@ -103,6 +103,7 @@ Exit codes: 0 accepted (200), 1 rejected, 2 usage or unreadable input.`,
 	f.BoolVar(&o.URLFetch, "urlfetch", false, "use the network: fetch missing intermediates (AIA) and check revocation online")
 	f.StringVar(&purpos, "purpose", doctor.PurposeClient, "client (EKU clientAuth) or server (EKU serverAuth, --peer-name)")
 	f.StringVar(&o.PeerName, "peer-name", "", "with --purpose server: the host name the leaf must be valid for")
+	f.StringVar(&o.Profile, "profile", "", "standard (default: RFC 5280 profile nits are warnings) or strict (they are 403.16), as client_auth.profile")
 	f.StringArrayVar(&o.Policies, "policy", nil, "RFC 5280 user-initial-policy-set: a policy OID or anyPolicy (repeatable; default anyPolicy)")
 	f.BoolVar(&o.RequireExplicitPolicy, "require-explicit-policy", false, "RFC 5280 initial-explicit-policy: the chain must be valid for one of the --policy OIDs")
 	f.BoolVar(&o.InhibitPolicyMapping, "inhibit-policy-mapping", false, "RFC 5280 initial-policy-mapping-inhibit")

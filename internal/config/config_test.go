@@ -496,8 +496,9 @@ func TestErrors(t *testing.T) {
 		},
 		{
 			name: "chain depth and policy inputs",
-			yaml: minimal + "    client_auth: {max_depth: 33, policies: [2.5.29.32.0, anyPolicy, not-an-oid]}\n",
+			yaml: minimal + "    client_auth: {profile: lax, max_depth: 33, policies: [2.5.29.32.0, anyPolicy, not-an-oid]}\n",
 			want: []string{
+				`certgate.yaml:6: sites[0].client_auth.profile: profile "lax": want standard or strict`,
 				`certgate.yaml:6: sites[0].client_auth.max_depth: must be from 1 to 32, or 0 for the default 10 (got 33)`,
 				`certgate.yaml:6: sites[0].client_auth.policies[2]: policy "not-an-oid": want a dotted OID such as 2.5.29.32.0, or anyPolicy`,
 			},

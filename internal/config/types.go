@@ -217,6 +217,10 @@ type ClientAuth struct {
 	// MaxChainLength is how many certificates a client may present;
 	// default 10.
 	MaxChainLength int `yaml:"max_chain_length"`
+	// Profile is what a certificate breaking an RFC 5280 profile rule
+	// gets: "standard" (default: accepted, with a warning) or "strict"
+	// (403.16).
+	Profile string `yaml:"profile"`
 	// MaxDepth bounds the certificates of a chain below the trust anchor
 	// (leaf included); 0 means the verifier's default, 10.
 	MaxDepth int `yaml:"max_depth"`

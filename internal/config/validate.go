@@ -411,6 +411,9 @@ func (a *ClientAuth) validate(v *validator, p string) {
 	if a.MaxChainLength < 1 || a.MaxChainLength > 32 {
 		v.addf(p+".max_chain_length", "must be between 1 and 32 (got %d)", a.MaxChainLength)
 	}
+	if _, err := verify.ParseProfile(a.Profile); err != nil {
+		v.add(p+".profile", err)
+	}
 	if a.MaxDepth < 0 || a.MaxDepth > MaxChainDepth {
 		v.addf(p+".max_depth", "must be from 1 to %d, or 0 for the default 10 (got %d)", MaxChainDepth, a.MaxDepth)
 	}

@@ -21,6 +21,9 @@ const (
 	KindCode      = "code"
 	KindEvent     = "event"
 	KindLogLine   = "log"
+	// KindProfileRule is an RFC 5280 profile rule (substatus.ProfileRules),
+	// as named in verify and lint warnings.
+	KindProfileRule = "profile-rule"
 )
 
 // SubRef describes a sub-status in an explanation.
@@ -116,10 +119,14 @@ func Explain(thing string, opts ExplainOptions) ([]*Explanation, error) {
 			e = explainEvent(t, ev)
 			break
 		}
+		if r, ok := substatus.LookupProfileRule(t); ok {
+			e = explainProfileRule(t, r)
+			break
+		}
 		var c substatus.Code
 		c, err = substatus.ParseCode(t)
 		if err != nil {
-			return nil, fmt.Errorf("explain %q: %w (want e.g. 403.16, 2148204809, 0x800B0109, CERT_E_UNTRUSTEDROOT, 36885 or a quoted W3C log line)", thing, ErrUnknownThing)
+			return nil, fmt.Errorf("explain %q: %w (want e.g. 403.16, 2148204809, 0x800B0109, CERT_E_UNTRUSTEDROOT, 36885, a profile rule such as serial-too-long, or a quoted W3C log line)", thing, ErrUnknownThing)
 		}
 		e, err = explainCode(t, c)
 	}
@@ -352,4 +359,23 @@ func (r *LogRequest) sortedFields() []string {
 		return names[i] < names[j]
 	})
 	return names
+}
+
+// explainProfileRule explains an RFC 5280 profile rule: what it requires,
+// and what breaking it costs under each profile.
+func explainProfileRule(input string, r substatus.ProfileRule) *Explanation {
+	return &Explanation{
+		Input: input, Kind: KindProfileRule,
+		Sub:     subRef(substatus.CertUntrusted),
+		Code:    codeRef(substatus.CertEMalformed),
+		Meaning: fmt.Sprintf("RFC 5280 profile rule %s (%s): %s.", r.Name, r.Section, r.Rule),
+		Causes: []string{
+			"the CA that issued the certificate does not follow the RFC 5280 profile on this point",
+			"with client_auth.profile: standard (the default) the certificate is accepted and the rule is named in the warnings of certgate verify and lint; with profile: strict it is refused with 403.16 CERT_E_MALFORMED",
+		},
+		NextSteps: []string{
+			r.Fix,
+			"until then, keep client_auth.profile: standard (certgate verify --profile standard) to accept such certificates with a warning",
+		},
+	}
 }

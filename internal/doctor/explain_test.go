@@ -3,6 +3,7 @@ package doctor
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/certgate/certgate/internal/substatus"
@@ -136,6 +137,25 @@ func TestExplainIISStatuses(t *testing.T) {
 			}
 			if tc.code != "" && (es[0].Code == nil || es[0].Code.Name != tc.code) {
 				t.Errorf("code = %+v, want %s", es[0].Code, tc.code)
+			}
+		})
+	}
+}
+
+// TestExplainProfileRules: explain knows every RFC 5280 profile rule the
+// verifier names in its warnings, with the rule and the fix from the
+// catalogue.
+func TestExplainProfileRules(t *testing.T) {
+	for _, r := range substatus.ProfileRules() {
+		t.Run(r.Name, func(t *testing.T) {
+			es, err := Explain(r.Name, ExplainOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := es[0]
+			if e.Kind != KindProfileRule || !strings.Contains(e.Meaning, r.Rule) || !strings.Contains(e.Meaning, r.Section) ||
+				len(e.NextSteps) == 0 || e.NextSteps[0] != r.Fix || e.Code == nil || e.Code.Name != "CERT_E_MALFORMED" {
+				t.Errorf("explain %s = %+v", r.Name, e)
 			}
 		})
 	}

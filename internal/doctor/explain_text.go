@@ -18,6 +18,9 @@ func (e *Explanation) WriteText(w io.Writer) error {
 		p.line("%s  %s  %s (signed %s)", e.Code.Name, e.Code.Hex, e.Code.Decimal, e.Code.Signed)
 		p.line("  %s", e.Meaning)
 		p.line("certgate answers: %s", e.Sub.Heading)
+	case KindProfileRule:
+		p.line("%s", e.Meaning)
+		p.line("under profile: strict certgate answers: %s (%s)", e.Sub.Heading, e.Code.Name)
 	case KindEvent:
 		p.line("%s event %d (%s)", e.Event.Source, e.Event.ID, e.Event.Level)
 		p.line("  %q", e.Event.Message)

@@ -51,6 +51,9 @@ const (
 	CheckCRLExpiring        = "crl-expiring"
 	CheckCRLIssuer          = "crl-issuer-unknown"
 	CheckCRLSignature       = "crl-bad-signature"
+	// CheckProfile: the certificate breaks an RFC 5280 profile rule
+	// (substatus.ProfileRules); the message names the rule.
+	CheckProfile = "rfc5280-profile"
 )
 
 // CRLExpiryWarning is how close to nextUpdate a CRL triggers a warning:
@@ -109,6 +112,10 @@ type LintInput struct {
 	// means the config defaults.
 	WarnBytes, MaxBytes int
 	At                  time.Time
+	// Profile is client_auth.profile: under strict a certificate breaking
+	// an RFC 5280 profile rule is an error (every chain through it is
+	// refused), otherwise a warning.
+	Profile verify.Profile
 }
 
 // IssuerListSummary is the size of the list that would be sent.
@@ -271,6 +278,17 @@ func (l *linter) cert(c Cert, isRoot bool) {
 				fmt.Sprintf("Is signed with %s. certgate verifies SHA-1 signatures, as IIS does, so chains through it are accepted today; SHA-1 is deprecated (collisions are practical) and other servers and future releases may refuse it.", c.SignatureAlgorithm),
 				"Have the parent CA re-issue it with SHA-256 or better.")
 		}
+	}
+	// The engine's own profile check, on the configured certificate.
+	for _, pv := range verify.CheckProfile(c.Certificate) {
+		sev, what := SevWarning, "certgate accepts chains through it with a warning (client_auth.profile: standard); profile: strict refuses them with 403.16 CERT_E_MALFORMED"
+		sub := substatus.Sub{}
+		if l.in.Profile == verify.ProfileStrict {
+			sev, what, sub = SevError, "client_auth.profile is strict, so every chain through it is refused with 403.16 CERT_E_MALFORMED", substatus.CertUntrusted
+		}
+		l.certFinding(c, CheckProfile, sev, sub,
+			fmt.Sprintf("Breaks RFC 5280 profile rule %s (%s: %s): %s; %s.", pv.Rule.Name, pv.Rule.Section, pv.Rule.Rule, pv.Detail, what),
+			pv.Rule.Fix+" (certgate explain "+pv.Rule.Name+").")
 	}
 	if pub, ok := c.PublicKey.(*rsa.PublicKey); ok && pub.N.BitLen() < 2048 {
 		l.certFinding(c, CheckWeakKey, SevWarning, substatus.Sub{},
@@ -507,6 +525,9 @@ func LintSites(c *config.Config, site string, at time.Time, engines func(site st
 		ca := &s.ClientAuth
 		in := LintInput{Name: s.Name, At: at, SendIssuerList: ca.IssuerList.Send == nil || *ca.IssuerList.Send}
 		var err error
+		if in.Profile, err = verify.ParseProfile(ca.Profile); err != nil {
+			return nil, c.FieldErr(p+".profile", err)
+		}
 		if in.Roots, err = loadCertsField(c, p+".trust.roots", ca.Trust.Roots); err != nil {
 			return nil, err
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"fmt"
 	"slices"
 	"strings"
@@ -77,6 +78,8 @@ func plant(t *testing.T) (LintInput, []struct{ check, on string }) {
 		t.Fatal(err)
 	}
 	weakKey := good.Intermediate(t, "Small Key CA", caValid, pki.WithKey(small))
+	// inhibitAnyPolicy (2.5.29.54) not critical: RFC 5280 4.2.1.14.
+	loose := good.Intermediate(t, "Loose Policy CA", caValid, pki.WithExtraExtensions(pkix.Extension{Id: asn1.ObjectIdentifier{2, 5, 29, 54}, Value: []byte{2, 1, 0}}))
 
 	foreign := pkitest.NewRoot(t, "Unconfigured Root", caValid)
 	orphan := foreign.Intermediate(t, "Orphan Issuing CA", caValid)
@@ -91,7 +94,7 @@ func plant(t *testing.T) (LintInput, []struct{ check, on string }) {
 	in := LintInput{
 		Roots: certsOf("roots.pem", good.Cert, leaf.Cert, notSelf.Cert, expired.Cert, serverOnly.Cert,
 			rsaRoot.Cert, dupA.Cert, dupB.Cert),
-		Intermediates: certsOf("intermediates.pem", goodSub.Cert, notYet.Cert, sha1Sub.Cert, weakKey.Cert, orphan.Cert),
+		Intermediates: certsOf("intermediates.pem", goodSub.Cert, notYet.Cert, sha1Sub.Cert, weakKey.Cert, orphan.Cert, loose.Cert),
 		IssuerList:    certsOf("issuer-list.pem", good.Cert, foreign.Cert),
 		CRLs: []CRL{crlOf(t, "expired.crl", crlExpired), crlOf(t, "soon.crl", crlSoon),
 			crlOf(t, "foreign.crl", crlForeign), crlOf(t, "forged.crl", crlForged)},
@@ -106,6 +109,7 @@ func plant(t *testing.T) (LintInput, []struct{ check, on string }) {
 		{CheckEKU, "Server Only Root"},
 		{CheckWeakSignature, "SHA-1 Issuing CA"},
 		{CheckWeakKey, "Small Key CA"},
+		{CheckProfile, "Loose Policy CA"},
 		{CheckIntermediateChain, "Orphan Issuing CA"},
 		{CheckDuplicateSubject, "Duplicate Root"},
 		{CheckIssuerListUntrust, "Unconfigured Root"},

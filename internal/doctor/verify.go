@@ -53,6 +53,9 @@ type VerifyOptions struct {
 	// dotted OIDs or "anyPolicy"; empty means {anyPolicy}); MaxDepth bounds
 	// the chain below the anchor (0: the default, 10). With a site they
 	// come from its client_auth block.
+	// Profile is "standard" (default) or "strict": what a certificate
+	// breaking an RFC 5280 profile rule gets (a warning, or 403.16).
+	Profile               string
 	Policies              []string
 	RequireExplicitPolicy bool
 	InhibitPolicyMapping  bool
@@ -242,7 +245,12 @@ func explicitEnv(o VerifyOptions, prog *progress) (*verifyEnv, error) {
 	if err != nil {
 		return nil, fmt.Errorf("verify: %w: --policy: %w", ErrUsage, err)
 	}
+	profile, err := verify.ParseProfile(o.Profile)
+	if err != nil {
+		return nil, fmt.Errorf("verify: %w: --profile: %w", ErrUsage, err)
+	}
 	vopts := verify.Options{
+		Profile:       profile,
 		Roots:         certsOnly(env.roots),
 		Intermediates: certsOnly(env.inters),
 		Purpose:       env.purpose,
@@ -293,8 +301,8 @@ func explicitEnv(o VerifyOptions, prog *progress) (*verifyEnv, error) {
 // uses the network unasked.
 func siteEnv(o VerifyOptions, prog *progress) (*verifyEnv, error) {
 	if len(o.Roots)+len(o.Intermediates)+len(o.CRLs)+len(o.Policies) > 0 || o.Purpose != "" || o.PeerName != "" ||
-		o.RequireExplicitPolicy || o.InhibitPolicyMapping || o.InhibitAnyPolicy || o.MaxDepth != 0 {
-		return nil, fmt.Errorf("verify: %w: with -c the site's trust is used: --roots, --intermediates, --crl, --purpose, --peer-name, the policy flags and --max-depth do not apply (set them in the site's client_auth)", ErrUsage)
+		o.RequireExplicitPolicy || o.InhibitPolicyMapping || o.InhibitAnyPolicy || o.MaxDepth != 0 || o.Profile != "" {
+		return nil, fmt.Errorf("verify: %w: with -c the site's trust is used: --roots, --intermediates, --crl, --purpose, --peer-name, --profile, the policy flags and --max-depth do not apply (set them in the site's client_auth)", ErrUsage)
 	}
 	cfg := o.Config
 	i, err := report.SiteIndex(cfg, o.Site)
@@ -460,6 +468,9 @@ func count(n int, noun string) string {
 // line, "" for the defaults.
 func policyInputs(o VerifyOptions) string {
 	var parts []string
+	if o.Profile != "" {
+		parts = append(parts, "--profile "+o.Profile)
+	}
 	if len(o.Policies) > 0 {
 		parts = append(parts, "--policy "+strings.Join(o.Policies, ","))
 	}

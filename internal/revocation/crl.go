@@ -320,6 +320,7 @@ func parseHeader(der []byte) (*CRL, cryptobyte.String, error) {
 // critical ones reject the CRL.
 func (c *CRL) parseExtensions(exts cryptobyte.String) error {
 	if len(exts) == 0 {
+		c.markUnnumbered()
 		return nil
 	}
 	var seq cryptobyte.String
@@ -337,7 +338,14 @@ func (c *CRL) parseExtensions(exts cryptobyte.String) error {
 		}
 		seen[string(oid)] = true
 		switch {
-		case hasOID(oid, oidAuthorityKeyID), hasOID(oid, oidCRLNumber),
+		case hasOID(oid, oidCRLNumber):
+			// Parsed by crypto/x509. RFC 5280 5.2.3: the CRL number is
+			// non-critical; a critical one is a CRL whose issuer does not
+			// follow the profile, and is not used.
+			if critical && c.unusable == nil {
+				c.unusable = fmt.Errorf("%w: the CRL number extension is critical (RFC 5280 5.2.3 says non-critical)", ErrCRLNumber)
+			}
+		case hasOID(oid, oidAuthorityKeyID),
 			hasOID(oid, oidIssuerAltName), hasOID(oid, oidAIA), hasOID(oid, oidExpiredCertsOnCRL):
 			// Parsed by crypto/x509 (AKI, number) or informational.
 		case hasOID(oid, oidDeltaCRLIndicator):
@@ -369,7 +377,18 @@ func (c *CRL) parseExtensions(exts cryptobyte.String) error {
 	if c.IDP != nil && c.IDP.OnlyUserCerts && c.IDP.OnlyCACerts {
 		return fmt.Errorf("%w: issuing distribution point says both only user and only CA certificates", ErrMalformedCRL)
 	}
+	c.markUnnumbered()
 	return nil
+}
+
+// markUnnumbered makes a CRL without a CRL number unusable. RFC 5280
+// 5.2.3: conforming issuers MUST include it, and it is what orders CRLs
+// and ties a delta CRL to its base; a CRL without one cannot be told
+// apart from an older or a replayed one.
+func (c *CRL) markUnnumbered() {
+	if c.Number == nil && c.unusable == nil {
+		c.unusable = fmt.Errorf("%w: the CRL has no CRL number (RFC 5280 5.2.3 requires one)", ErrCRLNumber)
+	}
 }
 
 // readExtension reads one Extension without allocating.

@@ -24,6 +24,9 @@ var (
 	ErrCRLSignature = errors.New("crl signature invalid")
 	// ErrCRLIssuer: the CRL issuer name is not the certificate issuer name.
 	ErrCRLIssuer = errors.New("crl issuer does not match")
+	// ErrCRLNumber: the CRL has no CRL number, or a critical one (RFC 5280
+	// 5.2.3); it is not used.
+	ErrCRLNumber = errors.New("crl number missing or critical")
 	// ErrCRLExpired: the validation time is after the CRL's nextUpdate.
 	ErrCRLExpired = errors.New("crl expired")
 	// ErrCRLNotYetValid: the validation time is before the CRL's thisUpdate.

@@ -219,7 +219,12 @@ func (s *Site) buildVerifier(cfg *config.Config, p string, log *slog.Logger, o O
 	if err != nil {
 		return cfg.FieldErr(p+".client_auth.policies", err)
 	}
+	profile, err := verify.ParseProfile(ca.Profile)
+	if err != nil {
+		return cfg.FieldErr(p+".client_auth.profile", err)
+	}
 	vopts := verify.Options{
+		Profile:                    profile,
 		Roots:                      s.Roots,
 		Intermediates:              s.Intermediates,
 		AllowUnavailableRevocation: rc.OnUnavailable == config.OnUnavailableAllow,

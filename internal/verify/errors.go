@@ -28,4 +28,7 @@ var (
 	// chain is accepted; the outcome says so instead of a parse or
 	// signature error.
 	ErrDSA = errors.New("DSA is not supported")
+	// ErrProfile: a certificate breaks an RFC 5280 profile rule and the
+	// verifier's profile is strict (profile.go).
+	ErrProfile = errors.New("certificate breaks an RFC 5280 profile rule")
 )

@@ -71,6 +71,10 @@ type Options struct {
 	// Policy are the RFC 5280 6.1.1 policy inputs; the zero value (any
 	// policy, nothing required) is right for a TLS server.
 	Policy PolicyOptions
+	// Profile decides what a certificate breaking an RFC 5280 profile rule
+	// (substatus.ProfileRules) gets: a warning (ProfileStandard, the
+	// default) or a 403.16 (ProfileStrict).
+	Profile Profile
 	// ChainCacheSize bounds the verified-chain cache (cache.go): a client
 	// presenting a chain that verified before skips chain building and
 	// signature checks; validity, usage and revocation are still checked
@@ -415,6 +419,20 @@ func (v *Verifier) evaluateTo(ctx context.Context, path, presented []*x509.Certi
 		}
 	}
 
+	// Profile rules (profile.go): rejected under the strict profile,
+	// reported otherwise. They come after the structural checks, whose
+	// diagnostics are more specific.
+	var profileWarnings []string
+	for i := 0; i <= last; i++ {
+		for _, pv := range CheckProfile(path[i]) {
+			if v.opts.Profile == ProfileStrict {
+				return fail(stageStructure, substatus.CertUntrusted, substatus.CertEMalformed, i, ErrProfile,
+					"%s; the profile is strict, so it is rejected (the standard profile accepts it with a warning)", pv)
+			}
+			profileWarnings = append(profileWarnings, pv.String()+"; accepted because the profile is standard (profile: strict rejects it)")
+		}
+	}
+
 	// 3. Validity windows, leaf first so the message names the most
 	// specific certificate.
 	for i := 0; i <= last; i++ {
@@ -479,7 +497,7 @@ func (v *Verifier) evaluateTo(ctx context.Context, path, presented []*x509.Certi
 
 	// 6. Revocation of every element but the anchor. Only reached for paths
 	// whose signatures verify to an anchor: the URLs are client-supplied.
-	out := &Outcome{Sub: substatus.OK, Code: substatus.NoError, Chain: path}
+	out := &Outcome{Sub: substatus.OK, Code: substatus.NoError, Chain: path, Warnings: profileWarnings}
 	if v.opts.Revocation == nil {
 		return out, stageAccepted
 	}
