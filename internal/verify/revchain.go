@@ -98,6 +98,10 @@ func (v *Verifier) signerVerifier(path []*x509.Certificate) *Verifier {
 	sv.opts.PeerName = ""
 	sv.opts.Policy = PolicyOptions{}
 	sv.signerDepth = v.signerDepth + 1
+	// The signer is presented with the client's chain, which passed the
+	// presented-length cap already: one more certificate is not the
+	// client's doing.
+	sv.opts.MaxPresented = v.opts.MaxPresented + 1
 	// The signer verifier has other anchors and purpose: it must not
 	// share v's verified-chain cache.
 	sv.cache = nil
