@@ -104,57 +104,35 @@ func reportResult(t *testing.T, r *doctor.VerifyReport) *Result {
 	return res
 }
 
-// TestPKITSCLI runs every PKITS case the way `certgate verify` runs it,
-// through doctor.Verify with the options its flags build, once with the
-// intermediates given as --intermediates and once inside the leaf file as
-// a client presents them. Both must reach the engine's figure: 246, the
-// three DSA cases skipped (each still answered with a typed 403.16,
-// never a usage error).
-func TestPKITSCLI(t *testing.T) {
-	s := loadSuite(t)
-	for _, mode := range []struct {
-		name      string
-		presented bool
-	}{{"intermediates", false}, {"presented", true}} {
-		t.Run(mode.name, func(t *testing.T) {
-			pass, skip, ran := 0, 0, 0
-			for _, c := range s.TestCases {
-				t.Run(c.PKITS.TestNumber, func(t *testing.T) {
-					ran++
-					p, err := c.Parse()
-					if err != nil {
-						t.Fatal(err)
-					}
-					r, err := doctor.Verify(context.Background(), cliArgs(t, c, mode.presented))
-					if err != nil {
-						t.Fatalf("certgate verify fails instead of answering (exit 2): %v", err)
-					}
-					if p.DSA {
-						skip++
-						t.Logf("DSA %s: %s %s", c.PKITS.TestNumber, r.Verdict, r.Reason)
-						if r.Verdict != "403.16" || !strings.Contains(r.Reason, "DSA is withdrawn") {
-							t.Errorf("DSA case: verdict %s, want 403.16: %s", r.Verdict, r.Reason)
-						}
-						return
-					}
-					why := Judge(c, reportResult(t, r))
-					if why == "" {
-						pass++
-						return
-					}
-					t.Logf("FAIL %s [%s]: %s", c.ID, c.PKITS.TestNumber, why)
-					if r.Accepted {
-						t.Errorf("accepted a certificate PKITS requires to be rejected: %s", c.Description)
-					}
-				})
-			}
-			if ran != len(s.TestCases) {
-				return
-			}
-			t.Logf("certgate verify, %s: %d of %d pass, %d skipped (DSA)", mode.name, pass, len(s.TestCases), skip)
-			if pass < pkitsPassFloor {
-				t.Errorf("certgate verify, %s: %d cases pass, below the engine's floor %d", mode.name, pass, pkitsPassFloor)
-			}
-		})
+// cliCase runs one case the way `certgate verify` runs it, through
+// doctor.Verify with the options its flags build, with the intermediates
+// given as --intermediates or inside the leaf file (presented), and
+// reports whether it passes. A DSA case never passes; it must still be
+// answered with a 403.16 that says DSA, never a usage error (exit 2).
+func cliCase(t *testing.T, c *Case, p *Parsed, presented bool) bool {
+	t.Helper()
+	how := "--intermediates"
+	if presented {
+		how = "intermediates in the leaf file"
 	}
+	r, err := doctor.Verify(context.Background(), cliArgs(t, c, presented))
+	if err != nil {
+		t.Errorf("certgate verify (%s) fails instead of answering (exit 2): %v", how, err)
+		return false
+	}
+	if p.DSA {
+		if r.Verdict != "403.16" || !strings.Contains(r.Reason, "DSA is withdrawn") {
+			t.Errorf("DSA case (%s): verdict %s, want 403.16 saying DSA: %s", how, r.Verdict, r.Reason)
+		}
+		return false
+	}
+	why := Judge(c, reportResult(t, r))
+	if why == "" {
+		return true
+	}
+	t.Logf("FAIL %s [%s] (certgate verify, %s): %s", c.ID, c.PKITS.TestNumber, how, why)
+	if r.Accepted {
+		t.Errorf("certgate verify (%s) accepted a certificate PKITS requires to be rejected: %s", how, c.Description)
+	}
+	return false
 }
