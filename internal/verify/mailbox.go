@@ -73,7 +73,7 @@ func parseMailbox(in string) (mailbox, bool) {
 		return mailbox{}, false
 	}
 	domain := in[1:]
-	if _, ok := reverseLabels(domain); !ok || strings.ContainsRune(domain, '@') {
+	if !validDomain(domain) || strings.ContainsRune(domain, '@') {
 		return mailbox{}, false
 	}
 	return mailbox{local: local.String(), domain: domain}, true

@@ -387,10 +387,12 @@ func checkNames(n *certNames, ca *x509.Certificate, dn dnConstraints, budget *in
 		if len(ch.permitted)+len(ch.excluded) == 0 {
 			continue
 		}
+		// The whole cost up front: a certificate over the budget is
+		// refused before any comparison is made, so it costs nothing.
+		if !spend(len(ch.names) * (len(ch.permitted) + len(ch.excluded))) {
+			return tooMany
+		}
 		for _, name := range ch.names {
-			if !spend(len(ch.permitted) + len(ch.excluded)) {
-				return tooMany
-			}
 			for _, c := range ch.excluded {
 				m, err := excludedMatch(name, c)
 				if err != nil {
@@ -529,16 +531,17 @@ func matchURIConstraint(raw, constraint string) (bool, error) {
 	return matchDomain(host, constraint, false)
 }
 
-// matchDomain compares label by label from the right, case-insensitively.
-// subdomainsWithoutDot: a constraint without a leading period also
-// matches subdomains (dNSName) rather than only the host itself
-// (rfc822Name host and URI).
+// matchDomain compares label by label from the right, case-insensitively:
+// name is within constraint when it ends in constraint at a label
+// boundary. subdomainsWithoutDot: a constraint without a leading period
+// also matches subdomains (dNSName) rather than only the host itself
+// (rfc822Name host and URI). It allocates nothing: a hostile certificate
+// may make the verifier call it up to maxConstraintComparisons times.
 func matchDomain(name, constraint string, subdomainsWithoutDot bool) (bool, error) {
 	if constraint == "" {
 		return true, nil
 	}
-	nameLabels, ok := reverseLabels(name)
-	if !ok {
+	if !validDomain(name) {
 		return false, fmt.Errorf("not a valid domain name")
 	}
 	mustAdd := false
@@ -546,45 +549,35 @@ func matchDomain(name, constraint string, subdomainsWithoutDot bool) (bool, erro
 		mustAdd = true
 		constraint = constraint[1:]
 	}
-	cLabels, ok := reverseLabels(constraint)
-	if !ok {
+	if !validDomain(constraint) {
 		return false, fmt.Errorf("not a valid domain constraint")
 	}
 	switch {
-	case len(nameLabels) < len(cLabels):
+	case len(name) < len(constraint):
 		return false, nil
-	case mustAdd && len(nameLabels) == len(cLabels):
-		return false, nil
-	case !mustAdd && !subdomainsWithoutDot && len(nameLabels) != len(cLabels):
+	case len(name) == len(constraint):
+		return !mustAdd && strings.EqualFold(name, constraint), nil
+	case !mustAdd && !subdomainsWithoutDot:
 		return false, nil
 	}
-	for i, l := range cLabels {
-		if !strings.EqualFold(l, nameLabels[i]) {
-			return false, nil
-		}
-	}
-	return true, nil
+	cut := len(name) - len(constraint)
+	return name[cut-1] == '.' && strings.EqualFold(name[cut:], constraint), nil
 }
 
-// reverseLabels splits a domain into labels, last first. A trailing period
-// is not allowed, nor are empty labels.
-func reverseLabels(domain string) ([]string, bool) {
-	if domain == "" {
-		return nil, false
+// validDomain reports whether domain is labels of printable ASCII
+// separated by single periods: no empty label, so no leading or trailing
+// period.
+func validDomain(domain string) bool {
+	if domain == "" || domain[0] == '.' || domain[len(domain)-1] == '.' {
+		return false
 	}
-	labels := strings.Split(domain, ".")
-	slices.Reverse(labels)
-	for _, l := range labels {
-		if l == "" {
-			return nil, false
-		}
-		for i := 0; i < len(l); i++ {
-			if l[i] < 0x21 || l[i] > 0x7e {
-				return nil, false
-			}
+	for i := 0; i < len(domain); i++ {
+		c := domain[i]
+		if c < 0x21 || c > 0x7e || (c == '.' && domain[i-1] == '.') {
+			return false
 		}
 	}
-	return labels, true
+	return true
 }
 
 func ipInRange(ip net.IP, r *net.IPNet) bool {
