@@ -37,6 +37,10 @@ func TestVerifyExitCodes(t *testing.T) {
 	crlOpts := pki.CRLOptions{ThisUpdate: t0.AddDate(0, 5, 0), NextUpdate: t0.AddDate(0, 6, 15)}
 	crl := pkitest.WriteFile(t, dir, "root.crl", root.CRL(t, crlOpts, revoked.Cert))
 
+	// An underscore in a dNSName: an RFC 5280 profile nit, a warning by
+	// default and a 403.16 under --profile strict.
+	sloppyPEM := pkitest.WriteCerts(t, dir, "sloppy.pem", root.Client(t, "CLI Sloppy", valid, pki.WithDNS("host_1.corp.example")).Cert)
+
 	base := func(cert string, extra ...string) []string {
 		return append([]string{"verify", cert, "--roots", rootPEM, "--at", at}, extra...)
 	}
@@ -57,6 +61,14 @@ func TestVerifyExitCodes(t *testing.T) {
 		{"no revocation source", base(goodPEM), 1, "403.13"},
 		{"expired", base(expiredPEM, "--crl", crl), 1, "403.17"},
 		{"wrong purpose", base(goodPEM, "--purpose", "server", "--revocation", "off"), 1, "403.16"},
+		{"profile nit, standard", base(sloppyPEM, "--revocation", "off"), 0, "200"},
+		{"profile nit, strict", base(sloppyPEM, "--revocation", "off", "--profile", "strict"), 1, "403.16"},
+		{"explicit policy the chain lacks", base(goodPEM, "--revocation", "off", "--policy", "1.3.6.1.4.1.99999.1", "--require-explicit-policy"), 1, "403.16"},
+		{"policy inputs without explicit policy", base(goodPEM, "--revocation", "off", "--policy", "1.3.6.1.4.1.99999.1", "--inhibit-policy-mapping", "--inhibit-any-policy"), 0, "200"},
+		{"max depth", base(goodPEM, "--revocation", "off", "--max-depth", "1"), 0, "200"},
+		{"bad policy", base(goodPEM, "--policy", "not-an-oid"), 2, ""},
+		{"bad profile", base(goodPEM, "--profile", "lax"), 2, ""},
+		{"bad max depth", base(goodPEM, "--max-depth", "33"), 2, ""},
 		{"no argument", []string{"verify", "--roots", rootPEM}, 2, ""},
 		{"no roots", []string{"verify", goodPEM}, 2, ""},
 		{"missing file", base(dir + "/missing.pem"), 2, ""},
@@ -85,6 +97,9 @@ func TestVerifyExitCodes(t *testing.T) {
 			}
 			if got != 2 && out == "" {
 				t.Errorf("certgate %s printed nothing", strings.Join(tt.args, " "))
+			}
+			if strings.HasPrefix(tt.name, "profile nit") && !strings.Contains(out, "dns-name-syntax") {
+				t.Errorf("output does not name the profile rule dns-name-syntax:\n%s", out)
 			}
 		})
 	}
