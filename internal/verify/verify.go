@@ -97,12 +97,17 @@ const (
 // Verifier verifies presented chains against fixed trust. It is safe for
 // concurrent use.
 type Verifier struct {
-	opts          Options
-	anchors       map[string][]*x509.Certificate // by dname.Key(RawSubject)
-	anchorRaw     map[string]bool
-	intermediates map[string][]*x509.Certificate // by dname.Key(RawSubject)
-	warnings      []string
-	nonSelfSigned []*x509.Certificate
+	opts      Options
+	anchors   map[string][]*x509.Certificate // by dname.Key(RawSubject)
+	anchorRaw map[string]bool
+	// trustedProfile holds CheckProfile of every anchor and configured
+	// intermediate, by raw DER: they are fixed, and a self-issued anchor
+	// without an authority key identifier would otherwise cost a
+	// signature check on every verification.
+	trustedProfile map[string][]ProfileViolation
+	intermediates  map[string][]*x509.Certificate // by dname.Key(RawSubject)
+	warnings       []string
+	nonSelfSigned  []*x509.Certificate
 	// signerDepth is how many CRL-signer validations this verifier is
 	// nested in (revchain.go).
 	signerDepth int
@@ -128,11 +133,12 @@ func New(opts Options) (*Verifier, error) {
 		opts.SignatureBudget = DefaultSignatureBudget
 	}
 	v := &Verifier{
-		opts:          opts,
-		anchors:       map[string][]*x509.Certificate{},
-		anchorRaw:     map[string]bool{},
-		intermediates: map[string][]*x509.Certificate{},
-		cache:         newChainCache(opts.ChainCacheSize),
+		opts:           opts,
+		anchors:        map[string][]*x509.Certificate{},
+		anchorRaw:      map[string]bool{},
+		trustedProfile: map[string][]ProfileViolation{},
+		intermediates:  map[string][]*x509.Certificate{},
+		cache:          newChainCache(opts.ChainCacheSize),
 	}
 	for i, c := range opts.Roots {
 		if c == nil {
@@ -142,6 +148,7 @@ func New(opts Options) (*Verifier, error) {
 			continue
 		}
 		v.anchorRaw[string(c.Raw)] = true
+		v.trustedProfile[string(c.Raw)] = CheckProfile(c)
 		k := dname.Key(c.RawSubject)
 		v.anchors[k] = append(v.anchors[k], c)
 		if why := anchorUnusable(c); why != "" {
@@ -164,6 +171,7 @@ func New(opts Options) (*Verifier, error) {
 			continue
 		}
 		seen[string(c.Raw)] = true
+		v.trustedProfile[string(c.Raw)] = CheckProfile(c)
 		k := dname.Key(c.RawSubject)
 		v.intermediates[k] = append(v.intermediates[k], c)
 	}
@@ -424,7 +432,11 @@ func (v *Verifier) evaluateTo(ctx context.Context, path, presented []*x509.Certi
 	// diagnostics are more specific.
 	var profileWarnings []string
 	for i := 0; i <= last; i++ {
-		for _, pv := range CheckProfile(path[i]) {
+		pvs, ok := v.trustedProfile[string(path[i].Raw)]
+		if !ok {
+			pvs = CheckProfile(path[i])
+		}
+		for _, pv := range pvs {
 			if v.opts.Profile == ProfileStrict {
 				return fail(stageStructure, substatus.CertUntrusted, substatus.CertEMalformed, i, ErrProfile,
 					"%s; the profile is strict, so it is rejected (the standard profile accepts it with a warning)", pv)
