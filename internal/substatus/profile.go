@@ -41,6 +41,8 @@ var profileRules = []ProfileRule{
 		"reissue the CA certificate with a subjectKeyIdentifier extension"},
 	{"ski-critical", "RFC 5280 4.2.1.2", "the subject key identifier MUST be non-critical",
 		"reissue the certificate with subjectKeyIdentifier non-critical"},
+	{"aia-critical", "RFC 5280 4.2.2.1", "authorityInfoAccess MUST be non-critical",
+		"reissue the certificate with authorityInfoAccess non-critical"},
 	{"san-critical-with-subject", "RFC 5280 4.2.1.6", "with a non-empty subject, subjectAltName SHOULD be non-critical",
 		"reissue the certificate with subjectAltName non-critical"},
 	{"san-not-critical-empty-subject", "RFC 5280 4.2.1.6", "with an empty subject, subjectAltName MUST be critical",

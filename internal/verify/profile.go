@@ -50,6 +50,7 @@ var (
 	oidEKU           = asn1.ObjectIdentifier{2, 5, 29, 37}
 	oidPolicyConstr  = asn1.ObjectIdentifier{2, 5, 29, 36}
 	oidInhibitAnyPol = asn1.ObjectIdentifier{2, 5, 29, 54}
+	oidAIA           = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 1}
 )
 
 // ProfileViolation is one certificate breaking one profile rule.
@@ -115,6 +116,9 @@ func CheckProfile(c *x509.Certificate) []ProfileViolation {
 		add("ski-missing", "no subject key identifier on a CA certificate")
 	} else if critical {
 		add("ski-critical", "subjectKeyIdentifier is critical")
+	}
+	if _, critical := ext(oidAIA); critical {
+		add("aia-critical", "authorityInfoAccess is critical")
 	}
 	if present, critical := ext(oidSubjectAltName); present {
 		switch {

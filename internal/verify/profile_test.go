@@ -50,6 +50,7 @@ func TestProfileRules(t *testing.T) {
 		oidBC  = asn1.ObjectIdentifier{2, 5, 29, 19}
 		oidEKU = asn1.ObjectIdentifier{2, 5, 29, 37}
 		oidIAP = asn1.ObjectIdentifier{2, 5, 29, 54}
+		oidAIA = asn1.ObjectIdentifier{1, 3, 6, 1, 5, 5, 7, 1, 1}
 	)
 	long := new(big.Int).Lsh(big.NewInt(1), 20*8) // 21 octets
 	emptyName := pkix.Name{}
@@ -64,6 +65,7 @@ func TestProfileRules(t *testing.T) {
 		"aki-critical":                    withExt(leaf.Cert, oidAKI, true, true),
 		"ski-missing":                     withExt(f.inter.Cert, oidSKI, false, false),
 		"ski-critical":                    withExt(f.inter.Cert, oidSKI, true, true),
+		"aia-critical":                    withExt(must(f.inter.IssueClient("aia", valid(), pki.WithOCSPServer("http://ocsp.example.test"))).Cert, oidAIA, true, true),
 		"san-critical-with-subject":       withExt(leaf.Cert, oidSubjectAltName, true, true),
 		"san-not-critical-empty-subject":  must(f.inter.IssueClient("", valid(), pki.WithSubject(emptyName), ext(oidSubjectAltName, false, seq(der(dnsName("e.example.com")))))).Cert,
 		"dns-name-syntax":                 must(f.inter.IssueClient("us", valid(), pki.WithDNS("under_score.example.com"))).Cert,
