@@ -30,6 +30,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer func() {
 		ev.Elapsed = time.Since(start)
 		ev.Status, ev.BytesWritten = rec.status(), rec.bytes
+		if rec.wt < 0 {
+			s.timeoutHit(KindWrite)
+		}
 		if h := s.hooks.Request; h != nil {
 			h(ev)
 		}
@@ -148,35 +151,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // slowClientDeadlines bounds how long the request body may take to arrive
 // (timeouts.read_body, measured from the end of the headers) and how long
-// each response write may block (timeouts.write).
+// each response write may block (timeouts.write). Nothing is allocated
+// for a request without a body: the keep-alive path stays as it was.
 func (s *Server) slowClientDeadlines(st *requestState, w http.ResponseWriter, r *http.Request, start time.Time) *http.Request {
 	t := &connFrom(r.Context()).snap.Config.Timeouts
-	if t.ReadBody <= 0 && t.Write <= 0 {
-		return r
-	}
-	st.rc = *http.NewResponseController(w)
+	st.rec.wt = t.Write
 	if t.ReadBody > 0 && r.Body != nil && r.Body != http.NoBody {
-		if st.rc.SetReadDeadline(start.Add(t.ReadBody)) == nil {
-			r = withBodyDeadline(r, s.timeoutHook(KindReadBody))
+		if d, ok := w.(interface{ SetReadDeadline(time.Time) error }); ok && d.SetReadDeadline(start.Add(t.ReadBody)) == nil {
+			r = withBodyDeadline(r, s)
 		}
-	}
-	if t.Write > 0 {
-		st.rec.wd = writeDeadline{rc: &st.rc, d: t.Write, enabled: true, onHit: s.timeoutHook(KindWrite)}
 	}
 	return r
 }
 
-func (s *Server) timeoutHook(kind string) func() {
-	return func() {
-		if h := s.hooks.Timeout; h != nil {
-			h(kind)
-		}
+// timeoutHit reports a slow client to the Timeout hook.
+func (s *Server) timeoutHit(kind string) {
+	if h := s.hooks.Timeout; h != nil {
+		h(kind)
 	}
 }
 
 // requestState is what ServeHTTP keeps for one request.
 type requestState struct {
-	rc  http.ResponseController
 	rec responseRecorder
 	ev  RequestEvent
 	id  Identity
@@ -276,7 +272,10 @@ type responseRecorder struct {
 	http.ResponseWriter
 	code  int
 	bytes int64
-	wd    writeDeadline
+	// wt is timeouts.write: each Write must finish within it (like
+	// nginx's send_timeout). A write that did not makes it negative: the
+	// connection is dead, and ServeHTTP reports it once.
+	wt time.Duration
 }
 
 func (w *responseRecorder) WriteHeader(code int) {
@@ -290,9 +289,17 @@ func (w *responseRecorder) Write(b []byte) (int, error) {
 	if w.code == 0 {
 		w.code = http.StatusOK
 	}
-	w.wd.before()
+	if w.wt > 0 {
+		// The embedded writer is net/http's own (HTTP/1.1 or HTTP/2),
+		// which sets the connection's or stream's deadline.
+		if d, ok := w.ResponseWriter.(interface{ SetWriteDeadline(time.Time) error }); ok {
+			_ = d.SetWriteDeadline(time.Now().Add(w.wt))
+		}
+	}
 	n, err := w.ResponseWriter.Write(b)
-	w.wd.after(err)
+	if err != nil && w.wt > 0 && isTimeout(err) {
+		w.wt = -w.wt
+	}
 	w.bytes += int64(n)
 	return n, err
 }

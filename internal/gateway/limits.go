@@ -10,7 +10,6 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
-	"time"
 )
 
 // connLimiter counts the listener's open connections, in total and per
@@ -78,14 +77,14 @@ func (c *countedConn) Close() error {
 // slowly (408) from an upstream failure (502).
 type bodyDeadline struct {
 	io.ReadCloser
-	timedOut  atomic.Bool
-	onTimeout func()
+	timedOut atomic.Bool
+	srv      *Server
 }
 
 func (b *bodyDeadline) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if err != nil && isTimeout(err) && b.timedOut.CompareAndSwap(false, true) && b.onTimeout != nil {
-		b.onTimeout()
+	if err != nil && isTimeout(err) && b.timedOut.CompareAndSwap(false, true) {
+		b.srv.timeoutHit(KindReadBody)
 	}
 	return n, err
 }
@@ -105,38 +104,9 @@ func isTimeout(err error) bool {
 	return errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
-// writeDeadline extends the connection's write deadline before each write
-// of a response (timeouts.write): a client reading slower than that is cut
-// off, like nginx's send_timeout, while a long response to a client that
-// keeps reading is not.
-type writeDeadline struct {
-	rc      *http.ResponseController
-	d       time.Duration
-	hit     bool
-	onHit   func()
-	enabled bool
-}
-
-func (w *writeDeadline) before() {
-	if w.enabled {
-		if err := w.rc.SetWriteDeadline(time.Now().Add(w.d)); err != nil {
-			w.enabled = false // not supported by this writer (tests)
-		}
-	}
-}
-
-func (w *writeDeadline) after(err error) {
-	if err != nil && w.enabled && !w.hit && isTimeout(err) {
-		w.hit = true
-		if w.onHit != nil {
-			w.onHit()
-		}
-	}
-}
-
 // withBodyDeadline wraps r's body for bodyTimedOut.
-func withBodyDeadline(r *http.Request, onTimeout func()) *http.Request {
-	b := &bodyDeadline{ReadCloser: r.Body, onTimeout: onTimeout}
+func withBodyDeadline(r *http.Request, s *Server) *http.Request {
+	b := &bodyDeadline{ReadCloser: r.Body, srv: s}
 	r = r.WithContext(context.WithValue(r.Context(), bodyKey{}, b))
 	r.Body = b
 	return r
